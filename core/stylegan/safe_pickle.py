@@ -1,0 +1,182 @@
+"""Reading NVIDIA network pickles without running anything inside them.
+
+NVIDIA's `torch_utils.persistence` stores every network as a call to
+`_reconstruct_persistent_obj(meta)`, where `meta` holds the module's Python
+source (executed by NVIDIA's own loader) and the object's saved `__dict__`.
+We never execute that source: a restricted unpickler maps each allowed global
+to a harmless stand-in and refuses every other one, so what comes out is only
+containers, numbers, strings, tensors and `PersistentObject` records.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import numpy as np
+import torch
+
+
+class UnsafePickleError(pickle.UnpicklingError):
+    """The pickle references something outside the allow-list."""
+
+
+@dataclass
+class PersistentObject:
+    """What NVIDIA's persistence layer saved for one network object: class name + state."""
+
+    class_name: str
+    state: dict[str, Any]
+    version: int | None = None
+    module_hint: str = field(default="", repr=False)  # first line of the (unexecuted) source
+
+    def parameters_and_buffers(self, prefix: str = "") -> dict[str, torch.Tensor]:
+        """Flatten `_parameters`, `_buffers` and nested `_modules` into state-dict names."""
+        out: dict[str, torch.Tensor] = {}
+        for group in ("_parameters", "_buffers"):
+            for name, value in (self.state.get(group) or {}).items():
+                if value is None:
+                    continue
+                if not isinstance(value, torch.Tensor):
+                    raise UnsafePickleError(f"{prefix}{name} is not a tensor")
+                out[prefix + name] = value.detach()
+        for name, child in (self.state.get("_modules") or {}).items():
+            if child is None:
+                continue
+            if not isinstance(child, PersistentObject):
+                raise UnsafePickleError(f"module {prefix}{name} is not a saved network object")
+            out.update(child.parameters_and_buffers(prefix + name + "."))
+        return out
+
+
+def _reconstruct_persistent_obj(meta: Any) -> PersistentObject:
+    if not isinstance(meta, dict) or not isinstance(meta.get("state"), dict):
+        raise UnsafePickleError("persistent object without a state dict")
+    if meta.get("type") != "class":
+        raise UnsafePickleError(f"persistent object of type {meta.get('type')!r}")
+    src = meta.get("module_src")
+    hint = src.splitlines()[0][:200] if isinstance(src, str) and src else ""
+    return PersistentObject(
+        class_name=str(meta.get("class_name")),
+        state=meta["state"],
+        version=meta.get("version"),
+        module_hint=hint,
+    )
+
+
+class _AttrDict(dict):
+    """Stand-in for `dnnlib.util.EasyDict`: a dict that tolerates BUILD state."""
+
+
+def _load_storage_from_bytes(data: Any):
+    if not isinstance(data, bytes | bytearray):
+        raise UnsafePickleError("tensor storage is not a byte string")
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch's own restricted unpickler said no
+        raise UnsafePickleError(f"tensor storage refused: {exc}") from exc
+
+
+_NUMERIC_KINDS = frozenset("biufc")
+
+
+def _numpy_scalar(dtype: Any, raw: Any = None):
+    if not isinstance(dtype, np.dtype) or dtype.kind not in _NUMERIC_KINDS:
+        raise UnsafePickleError(f"numpy scalar of non-numeric dtype {dtype!r}")
+    if not isinstance(raw, bytes) or len(raw) != dtype.itemsize:
+        raise UnsafePickleError("numpy scalar with malformed data")
+    return np.frombuffer(raw, dtype=dtype)[0]
+
+
+def _numpy_dtype(spec: Any, align: Any = False, copy: Any = True):
+    if not isinstance(spec, str):
+        raise UnsafePickleError("numpy dtype spec is not a string")
+    dtype = np.dtype(spec, copy=True)  # a copy: BUILD below must not touch numpy's singletons
+    if dtype.kind not in _NUMERIC_KINDS:
+        raise UnsafePickleError(f"numpy dtype {spec!r} is not numeric")
+    return dtype
+
+
+def _numpy_reconstruct(subtype: Any, shape: Any, dtype_code: Any):
+    # ndarray.__reduce__ -> _reconstruct(ndarray, (0,), b'b') followed by BUILD.
+    if subtype is not np.ndarray:
+        raise UnsafePickleError("numpy array of an unexpected subclass")
+    return np.ndarray.__new__(np.ndarray, shape, dtype_code)
+
+
+def _ordered_dict(*args: Any) -> OrderedDict:
+    return OrderedDict(*args)
+
+
+def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
+                       backward_hooks=None, metadata=None):
+    if not isinstance(storage, torch.UntypedStorage | torch.TypedStorage):
+        raise UnsafePickleError("tensor built from something that is not a storage")
+    return torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride, False,
+                                           OrderedDict())
+
+
+def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, *_rest):
+    if not isinstance(data, torch.Tensor):
+        raise UnsafePickleError("parameter built from something that is not a tensor")
+    return torch.nn.Parameter(data, requires_grad=False)
+
+
+def _builtin_set(items: Any = ()):
+    return set(items)
+
+
+# (module, name) -> stand-in. Protocol-3 pickles (Python 3.7, the released FFHQ
+# networks) spell the same things with GLOBAL; NumPy >= 2 writes `numpy._core`.
+_ALLOWED: dict[tuple[str, str], Any] = {
+    ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
+    ("dnnlib.util", "EasyDict"): _AttrDict,
+    ("dnnlib", "EasyDict"): _AttrDict,
+    ("collections", "OrderedDict"): _ordered_dict,
+    ("builtins", "set"): _builtin_set,
+    ("__builtin__", "set"): _builtin_set,
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
+    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    ("torch.storage", "_load_from_bytes"): _load_storage_from_bytes,
+    ("numpy", "dtype"): _numpy_dtype,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy.core.multiarray", "scalar"): _numpy_scalar,
+    ("numpy._core.multiarray", "scalar"): _numpy_scalar,
+    ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct,
+}
+
+
+# BUILD may only update objects the stand-ins created, never a function or class.
+_BUILDABLE = (np.dtype, np.ndarray, _AttrDict)
+
+
+class RestrictedUnpickler(pickle._Unpickler):
+    """The pure-Python unpickler, so that BUILD can be checked as well as globals."""
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return _ALLOWED[(module, name)]
+        except KeyError:
+            raise UnsafePickleError(f"refused global {module}.{name}") from None
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise UnsafePickleError("refused persistent id")
+
+    def load_build(self) -> None:
+        target = self.stack[-2] if len(self.stack) >= 2 else None
+        if not isinstance(target, _BUILDABLE):
+            raise UnsafePickleError(f"refused to set state on {type(target).__name__}")
+        pickle._Unpickler.load_build(self)
+
+    dispatch[pickle.BUILD[0]] = load_build
+
+
+def safe_unpickle(stream: BinaryIO) -> Any:
+    """Unpickle with the allow-list above. Raises UnsafePickleError or a pickle error."""
+    return RestrictedUnpickler(stream).load()
