@@ -1,0 +1,429 @@
+"""The models folder: what is installed, downloading, importing, checking, resolving.
+
+Files whose upstream publishes no full sha256 are checked "trust on first use": the sha256
+of the first copy that passed every published check (size, hash prefix) is recorded in
+`<root>/verified_hashes.json`, and every later download, import or verify must match it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import tempfile
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from core.errors import (
+    ChecksumError,
+    InvalidInputError,
+    ModelMissingError,
+    SemeditError,
+)
+from core.models.download import (
+    HASH_BLOCK_SIZE,
+    DownloadProgress,
+    FileDigests,
+    StopFlag,
+    StreamHasher,
+    check_digests,
+    download,
+    hash_file,
+    part_path,
+    raise_if_stopped,
+)
+from core.models.manifest import Asset, Manifest, UnknownAssetError
+
+HASH_RECORDS_FILE = "verified_hashes.json"
+_HASH_RECORDS_FORMAT = 1
+_IMPORT_SUFFIX = ".importing"
+
+# Column titles for `ModelStore.list()` rows, in display order.
+TABLE_COLUMNS = ("id", "kind", "default", "state", "size", "checks", "licence")
+
+
+@dataclass(frozen=True)
+class AssetStatus:
+    asset: Asset
+    path: Path
+    size_on_disk: int | None  # None: no file
+    partial_bytes: int  # bytes in a `.part` left by an unfinished download
+
+    @property
+    def exists(self) -> bool:
+        return self.size_on_disk is not None
+
+    @property
+    def size_ok(self) -> bool | None:
+        """None when there is no file or the manifest does not know the size."""
+        if self.size_on_disk is None or self.asset.size is None:
+            return None
+        return self.size_on_disk == self.asset.size
+
+    @property
+    def installed(self) -> bool:
+        return self.exists and self.size_ok is not False
+
+    @property
+    def state(self) -> str:
+        if self.installed:
+            return "installed"
+        if self.exists:
+            return "wrong size"
+        return "partial" if self.partial_bytes else "missing"
+
+    def as_row(self) -> dict[str, str]:
+        """Strings for a table, keyed by `TABLE_COLUMNS`."""
+        size = self.size_on_disk if self.exists else self.asset.size
+        state = self.state
+        if state == "partial" and self.asset.size:
+            state = f"partial ({100 * self.partial_bytes // self.asset.size}%)"
+        return {
+            "id": self.asset.id,
+            "kind": self.asset.kind,
+            "default": "yes" if self.asset.default else "",
+            "state": state,
+            "size": format_bytes(size),
+            "checks": ", ".join(self.asset.published_checks) or "first use",
+            "licence": self.asset.licence,
+        }
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    asset_id: str
+    path: Path
+    ok: bool
+    sha256: str
+    method: str  # which checks were made, e.g. "sha256 prefix + recorded sha256"
+    message: str  # one sentence for the user
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+class HashRecordError(SemeditError):
+    """`verified_hashes.json` exists but cannot be read."""
+
+
+class ModelStore:
+    """The files of one manifest in one folder (`root`), one file per asset."""
+
+    def __init__(self, manifest: Manifest, root: str | os.PathLike[str]):
+        self.manifest = manifest
+        self.root = Path(root)
+
+    # -- where and what ------------------------------------------------------------------
+
+    def path(self, asset_id: str) -> Path:
+        return self.root / self.manifest.get(asset_id).filename
+
+    def status(self, asset_id: str) -> AssetStatus:
+        asset = self.manifest.get(asset_id)
+        path = self.root / asset.filename
+        return AssetStatus(
+            asset=asset,
+            path=path,
+            size_on_disk=_file_size(path),
+            partial_bytes=_file_size(part_path(path)) or 0,
+        )
+
+    def list(self) -> builtins.list[AssetStatus]:
+        """Every asset of the manifest, in manifest order (`.as_row()` gives table cells)."""
+        return [self.status(asset.id) for asset in self.manifest]
+
+    def is_installed(self, asset_id: str) -> bool:
+        return self.status(asset_id).installed
+
+    def resolve(self, spec: str | os.PathLike[str] | None, kind: str) -> Path:
+        """The model file to use for `spec`: an existing file path, a manifest id, or None.
+
+        A path to an existing file is returned as given (no check: it is the user's file).
+        An id, or None for the kind's default, must be installed.
+        """
+        if spec is None:
+            return self._installed_path(self.manifest.default_for(kind), kind)
+        candidate = Path(spec).expanduser()
+        if candidate.is_file():
+            return candidate
+        if candidate.is_dir():
+            raise InvalidInputError(f"{candidate} is a folder, not a model file.")
+        text = os.fspath(spec)
+        if text in self.manifest.ids:
+            return self._installed_path(self.manifest.get(text), kind)
+        if _looks_like_path(text):
+            raise ModelMissingError(f"There is no model file at {candidate}.")
+        known = ", ".join(a.id for a in self.manifest.of_kind(kind)) or "none"
+        raise UnknownAssetError(
+            f"'{text}' is neither a file nor a known model id; known {kind} models: {known}."
+        )
+
+    # -- getting files -------------------------------------------------------------------
+
+    def download(
+        self,
+        asset_id: str,
+        stop: StopFlag = None,
+        *,
+        force: bool = False,
+        stall_timeout: float = 30.0,
+        retries: int = 3,
+    ) -> Generator[DownloadProgress, None, Path]:
+        """Download an asset into the store, yielding progress; returns its path.
+
+        An installed asset is not fetched again unless `force` is true.
+        """
+        status = self.status(asset_id)
+        asset = status.asset
+        if status.installed and not force:
+            yield DownloadProgress(status.size_on_disk or 0, status.size_on_disk, 0.0)
+            return status.path
+        recorded = self._recorded_sha256(asset)
+        try:
+            sha256 = yield from download(
+                asset.urls,
+                status.path,
+                size=asset.size,
+                sha256=asset.sha256 or recorded,
+                sha256_prefix=asset.sha256_prefix,
+                md5_prefix=asset.md5_prefix,
+                stop=stop,
+                stall_timeout=stall_timeout,
+                retries=retries,
+            )
+        except ChecksumError as error:
+            if asset.sha256 or not recorded:
+                raise
+            raise ChecksumError(
+                f"{error} The sha256 it was checked against was recorded when {asset.id} was "
+                f"first installed; if upstream changed the file on purpose, delete the "
+                f"'{asset.id}' entry from {self.hash_records_path} and download again."
+            ) from error
+        if not asset.sha256 and not recorded:
+            self._record_sha256(asset, sha256, origin="download")
+        return status.path
+
+    def import_file(
+        self, asset_id: str, src_path: str | os.PathLike[str], *, stop: StopFlag = None
+    ) -> Path:
+        """Copy a file the user already has into the store after checking it is this asset.
+
+        The source is only read, never moved or changed. The copy goes to a temporary name
+        and is renamed into place only when its size and hashes are right.
+        """
+        asset = self.manifest.get(asset_id)
+        src = Path(src_path).expanduser()
+        dest = self.root / asset.filename
+        if not src.is_file():
+            raise InvalidInputError(f"{src} is not a file.")
+        if dest.exists() and dest.samefile(src):
+            result = self.verify(asset_id, stop=stop)
+            if not result.ok:
+                raise ChecksumError(result.message)
+            return dest
+        src_size = src.stat().st_size
+        if asset.size is not None and src_size != asset.size:
+            raise ChecksumError(
+                f"{src} is {src_size} bytes, but {asset.id} is {asset.size} bytes: "
+                "it is not the right file."
+            )
+        recorded = self._recorded_sha256(asset)
+        self.root.mkdir(parents=True, exist_ok=True)
+        temp = dest.with_name(dest.name + _IMPORT_SUFFIX)
+        with _os_errors_as_sentences(f"copy {src} to {dest}"):
+            try:
+                digests = _copy_and_hash(src, temp, with_md5=bool(asset.md5_prefix), stop=stop)
+                problems = _problems(asset, digests, recorded)
+                if problems:
+                    raise ChecksumError(
+                        f"{src} is not {asset.id}: {'; '.join(problems)}. Nothing was imported."
+                    )
+                os.replace(temp, dest)
+            finally:
+                temp.unlink(missing_ok=True)
+        if not asset.sha256 and not recorded:
+            self._record_sha256(asset, digests.sha256, origin=f"import of {src}")
+        return dest
+
+    # -- checking files ------------------------------------------------------------------
+
+    def verify(self, asset_id: str, *, stop: StopFlag = None) -> VerifyResult:
+        """Hash the installed file and check it, saying which checks were made.
+
+        Checks, in order of trust: the official sha256; else the published hash prefixes
+        and the sha256 recorded on first use (recorded now when there is none yet).
+        """
+        asset = self.manifest.get(asset_id)
+        path = self.root / asset.filename
+        if not path.is_file():
+            raise ModelMissingError(
+                f"Model '{asset.id}' is not installed, so there is nothing to verify."
+            )
+        with _os_errors_as_sentences(f"read {path}"):
+            digests = hash_file(path, with_md5=bool(asset.md5_prefix), stop=stop)
+        recorded_entry = self._hash_records().get(asset.id)
+        recorded = self._recorded_sha256(asset)
+        problems = _problems(asset, digests, recorded)
+        methods = _methods(asset, recorded, recorded_entry)
+        if not problems and not asset.sha256 and not recorded:
+            self._record_sha256(asset, digests.sha256, origin="verify")
+            methods.append("sha256 recorded now (trust on first use)")
+        method = " + ".join(methods)
+        if problems:
+            message = f"{path} fails its check ({method}): {'; '.join(problems)}."
+        else:
+            message = f"{path} is intact ({method})."
+        return VerifyResult(asset.id, path, not problems, digests.sha256, method, message)
+
+    # -- trust-on-first-use records ------------------------------------------------------
+
+    @property
+    def hash_records_path(self) -> Path:
+        return self.root / HASH_RECORDS_FILE
+
+    def _hash_records(self) -> dict[str, dict[str, Any]]:
+        path = self.hash_records_path
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as error:
+            raise HashRecordError(
+                f"{path} cannot be read ({error}); delete it to record the hashes again."
+            ) from error
+        records = data.get("assets") if isinstance(data, dict) else None
+        if not isinstance(records, dict):
+            raise HashRecordError(f"{path} is damaged; delete it to record the hashes again.")
+        return records
+
+    def _recorded_sha256(self, asset: Asset) -> str | None:
+        entry = self._hash_records().get(asset.id)
+        # A record for another file name belongs to an older manifest entry: ignore it.
+        if not isinstance(entry, dict) or entry.get("filename") != asset.filename:
+            return None
+        sha256 = entry.get("sha256")
+        return sha256 if isinstance(sha256, str) else None
+
+    def _record_sha256(self, asset: Asset, sha256: str, *, origin: str) -> None:
+        records = self._hash_records()
+        records[asset.id] = {
+            "filename": asset.filename,
+            "sha256": sha256,
+            "recorded": datetime.now(UTC).isoformat(timespec="seconds"),
+            "origin": origin,
+        }
+        document = {"format": _HASH_RECORDS_FORMAT, "assets": records}
+        with _os_errors_as_sentences(f"write {self.hash_records_path}"):
+            _write_atomically(self.hash_records_path, json.dumps(document, indent=2) + "\n")
+
+    def _installed_path(self, asset: Asset, kind: str) -> Path:
+        if asset.kind != kind:
+            raise InvalidInputError(f"'{asset.id}' is a {asset.kind} model, not a {kind} model.")
+        status = self.status(asset.id)
+        if status.installed:
+            return status.path
+        problem = "has the wrong size" if status.exists else "is not installed"
+        raise ModelMissingError(
+            f"Model '{asset.id}' {problem}. Download it with `semedit models download "
+            f"{asset.id}`, or if you already have the file, `semedit models import {asset.id} "
+            "FILE`."
+        )
+
+
+def format_bytes(count: int | None) -> str:
+    if count is None:
+        return "?"
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def _problems(asset: Asset, digests: FileDigests, recorded: str | None) -> list[str]:
+    return check_digests(
+        digests,
+        size=asset.size,
+        sha256=asset.sha256 or recorded,
+        sha256_prefix=asset.sha256_prefix,
+        md5_prefix=asset.md5_prefix,
+    )
+
+
+def _methods(asset: Asset, recorded: str | None, entry: Any) -> list[str]:
+    if asset.sha256:
+        return ["official sha256"]
+    methods = []
+    if asset.size is not None:
+        methods.append("size")
+    if asset.sha256_prefix:
+        methods.append("published sha256 prefix")
+    if asset.md5_prefix:
+        methods.append("published md5 prefix")
+    if recorded:
+        when = entry.get("recorded", "?") if isinstance(entry, dict) else "?"
+        methods.append(f"sha256 recorded {when} (trust on first use)")
+    return methods
+
+
+def _copy_and_hash(src: Path, dest: Path, *, with_md5: bool, stop: StopFlag) -> FileDigests:
+    """Copy block by block, hashing the bytes as they are written."""
+    hashes = StreamHasher(with_md5)
+    with open(src, "rb") as source, open(dest, "wb") as target:
+        while block := source.read(HASH_BLOCK_SIZE):
+            raise_if_stopped(stop, f"Importing {src.name}")
+            target.write(block)
+            hashes.update(block)
+        target.flush()
+        os.fsync(target.fileno())
+    return hashes.digests()
+
+
+@contextmanager
+def _os_errors_as_sentences(action: str) -> Iterator[None]:
+    """Disk errors (full, read-only, permissions) are the user's to fix: say so in one line."""
+    try:
+        yield
+    except OSError as error:
+        raise SemeditError(f"Cannot {action}: {error.strerror or error}.") from error
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def _file_size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size if path.is_file() else None
+    except OSError:
+        return None
+
+
+def _looks_like_path(text: str) -> bool:
+    return os.sep in text or "/" in text or Path(text).suffix.lower() in {".pkl", ".pth", ".pt"}
+
+
+__all__ = [
+    "HASH_RECORDS_FILE",
+    "TABLE_COLUMNS",
+    "AssetStatus",
+    "HashRecordError",
+    "ModelStore",
+    "VerifyResult",
+    "format_bytes",
+]
