@@ -1,0 +1,1 @@
+"""The subcommands of `semedit`, one module each."""

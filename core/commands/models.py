@@ -1,0 +1,109 @@
+"""`semedit models list | download ID | verify [ID] | import ID FILE`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+
+from core.commands.progress import ProgressBar
+from core.errors import JobCancelled, ModelMissingError
+from core.models import TABLE_COLUMNS, ModelStore, load_manifest, models_dir
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("models", help="list, download, verify and import model files",
+                                   description="Manage the model files SemEdit uses.")
+    parser.add_argument("--models-dir", metavar="DIR",
+                        help="folder of model files (default: $SEMEDIT_HOME/models or the "
+                        "user data folder)")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    listing = actions.add_parser("list", help="every known model and whether it is installed")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.set_defaults(handler=_list)
+
+    download = actions.add_parser("download", help="download a model (resumes partial files)")
+    download.add_argument("id", help="model id, see `semedit models list`")
+    download.add_argument("--force", action="store_true", help="download even if installed")
+    download.set_defaults(handler=_download)
+
+    verify = actions.add_parser("verify", help="check installed files against their hashes")
+    verify.add_argument("id", nargs="?", help="model id (default: every installed model)")
+    verify.add_argument("--json", action="store_true", help="print JSON results")
+    verify.set_defaults(handler=_verify)
+
+    importing = actions.add_parser("import", help="use a model file you already have")
+    importing.add_argument("id", help="model id the file is")
+    importing.add_argument("file", help="the file; it is copied after checking, never moved")
+    importing.set_defaults(handler=_import)
+
+
+def open_store(models_dir_override: str | None = None) -> ModelStore:
+    return ModelStore(load_manifest(), models_dir(models_dir_override))
+
+
+def _list(args: argparse.Namespace) -> int:
+    store = open_store(args.models_dir)
+    rows = [status.as_row() | {"path": str(status.path)} for status in store.list()]
+    if args.json:
+        print(json.dumps({"models_dir": str(store.root), "models": rows}, indent=2))
+        return 0
+    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in TABLE_COLUMNS}
+    print("  ".join(c.upper().ljust(widths[c]) for c in TABLE_COLUMNS).rstrip())
+    for row in rows:
+        print("  ".join(row[c].ljust(widths[c]) for c in TABLE_COLUMNS).rstrip())
+    print(f"\nModels folder: {store.root}")
+    return 0
+
+
+def _download(args: argparse.Namespace) -> int:
+    store = open_store(args.models_dir)
+    asset = store.manifest.get(args.id)
+    bar = ProgressBar(f"Downloading {asset.id}")
+    stop = threading.Event()
+    try:
+        jobs = store.download(asset.id, stop, force=args.force)
+        while True:
+            try:
+                progress = next(jobs)
+            except StopIteration as done:
+                path = done.value
+                break
+            bar.update_bytes(progress.done_bytes, progress.total_bytes,
+                             progress.bytes_per_second)
+    except KeyboardInterrupt:
+        stop.set()
+        bar.close()
+        raise JobCancelled(f"Download of {asset.id} stopped; run the same command again to "
+                           "resume it.") from None
+    finally:
+        bar.close()
+    print(f"{asset.id} is installed at {path}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    store = open_store(args.models_dir)
+    if args.id:
+        ids = [args.id]
+    else:
+        ids = [s.asset.id for s in store.list() if s.exists]
+        if not ids:
+            raise ModelMissingError("No model is installed yet; see `semedit models list`.")
+    results = [store.verify(asset_id) for asset_id in ids]
+    if args.json:
+        print(json.dumps([{"id": r.asset_id, "ok": r.ok, "sha256": r.sha256, "method": r.method,
+                           "path": str(r.path), "message": r.message} for r in results],
+                         indent=2))
+    else:
+        for r in results:
+            print(("OK      " if r.ok else "FAILED  ") + r.message)
+    return 0 if all(results) else 1
+
+
+def _import(args: argparse.Namespace) -> int:
+    store = open_store(args.models_dir)
+    path = store.import_file(args.id, args.file)
+    print(f"{args.id} is installed at {path} (checked; {args.file} was left as it was)")
+    return 0

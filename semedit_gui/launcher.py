@@ -1,0 +1,50 @@
+"""The `semedit` console entry point: a subcommand goes to `core.cli`, anything else opens the app.
+
+Kept free of Qt imports so that `semedit models list` and friends start fast and work
+on machines without a display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from core import cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if cli.is_cli_invocation(argv):
+        return cli.main(argv)
+    args = _gui_parser().parse_args(argv)
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # a screenshot needs no screen
+    elif not _display_available():
+        print("semedit: error: no display found (DISPLAY and WAYLAND_DISPLAY are unset); "
+              "run it in a desktop session, or use the subcommands (`semedit --help`)",
+              file=sys.stderr)
+        return 1
+    from semedit_gui.app import run_app  # Qt only from here on
+
+    return run_app(path=args.path, screenshot=args.screenshot)
+
+
+def _display_available() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _gui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="semedit", description="Open the SemEdit editor (see `semedit --help` for commands)."
+    )
+    parser.add_argument("path", nargs="?", help="a photo or a .semedit project to open")
+    parser.add_argument("--screenshot", metavar="OUT.png",
+                        help="render the main window to a PNG and quit (works offscreen)")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

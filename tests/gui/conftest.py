@@ -1,0 +1,23 @@
+"""GUI tests fail when a top-level widget outlives its test (napari's rule)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_widgets(qapp):
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QApplication
+
+    before = set(QApplication.topLevelWidgets())
+    yield
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QApplication.processEvents()
+    leaked = [w for w in QApplication.topLevelWidgets() if w not in before]
+    names = [f"{type(w).__name__}({w.objectName()})" for w in leaked]
+    for w in leaked:
+        w.close()
+        w.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert not leaked, f"test leaked top-level widgets: {names}"
