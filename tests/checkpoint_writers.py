@@ -172,7 +172,8 @@ def nvidia_to_rosinality(state: dict[str, torch.Tensor], num_mapping: int) -> di
 def write_rosinality(generator: Generator, path: Path, *, training: bool = False) -> Path:
     g_ema = nvidia_to_rosinality(generator.state_dict(), generator.config.mapping_layers)
     if training:
-        args = argparse.Namespace(size=generator.img_resolution, n_mlp=generator.config.mapping_layers,
+        args = argparse.Namespace(size=generator.img_resolution,
+                                  n_mlp=generator.config.mapping_layers,
                                   latent=generator.w_dim, channel_multiplier=2, lr=0.002)
         data = {"g": g_ema, "d": {"convs.0.0.weight": torch.zeros(1)}, "g_ema": g_ema,
                 "g_optim": {"state": {}, "param_groups": []},

@@ -120,7 +120,8 @@ def _nvidia_contents(path: Path, data: Any) -> CheckpointContents:
                                   "is not supported (skip only)")
     for layer in layers:
         if layer.state.get("activation", "lrelu") != "lrelu":
-            raise CheckpointError(path, f"activation {layer.state['activation']!r} is not supported")
+            raise CheckpointError(path,
+                                  f"activation {layer.state['activation']!r} is not supported")
     fp16 = frozenset(int(b.state["resolution"]) for b in blocks if b.state.get("use_fp16"))
     fc0 = _child(_child(network, "mapping"), "fc0")
     return CheckpointContents(

@@ -206,10 +206,8 @@ class SynthesisBlock(nn.Module):
         dtype = torch.float16 if self.use_fp16 and on_cuda and not force_fp32 else torch.float32
         fused = dtype == torch.float32 or batch == 1  # NVIDIA's choice for inference
         prefix = f"b{self.resolution}."
-        if x is None:
-            x = self.const.to(dtype).unsqueeze(0).repeat(batch, 1, 1, 1)
-        else:
-            x = x.to(dtype)
+        x = self.const.unsqueeze(0).repeat(batch, 1, 1, 1) if x is None else x
+        x = x.to(dtype)
         for name, layer in self.conv_layers():
             x = layer(x, styles[prefix + name], noise_mode, fused)
         if img is not None:

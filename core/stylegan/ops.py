@@ -107,7 +107,7 @@ def modulated_conv2d(
     NVIDIA uses for fp16 at batch > 1. Both give the same result to ~1e-6.
     """
     batch = x.shape[0]
-    out_channels, in_channels, kh, kw = weight.shape
+    _, in_channels, kh, kw = weight.shape
 
     if x.dtype == torch.float16 and demodulate:
         # Pre-normalise so the fp16 products below cannot overflow (as NVIDIA does).

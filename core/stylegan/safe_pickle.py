@@ -14,7 +14,7 @@ import io
 import pickle
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ClassVar
 
 import numpy as np
 import torch
@@ -157,7 +157,7 @@ _BUILDABLE = (np.dtype, np.ndarray, _AttrDict)
 class RestrictedUnpickler(pickle._Unpickler):
     """The pure-Python unpickler, so that BUILD can be checked as well as globals."""
 
-    dispatch = dict(pickle._Unpickler.dispatch)
+    dispatch: ClassVar[dict] = dict(pickle._Unpickler.dispatch)
 
     def find_class(self, module: str, name: str) -> Any:
         try:

@@ -86,7 +86,8 @@ def test_nvidia_style_space(nvidia, ws_key, prefix, img_key):
 
 @pytest.fixture(scope="module")
 def rosinality():
-    return load_generator(DATA / "rosinality_tiny.pt"), np.load(DATA / "rosinality_tiny_expected.npz")
+    reference = np.load(DATA / "rosinality_tiny_expected.npz")
+    return load_generator(DATA / "rosinality_tiny.pt"), reference
 
 
 @torch.no_grad()

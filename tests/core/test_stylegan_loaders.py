@@ -87,7 +87,7 @@ def test_pickle_payload_is_never_executed(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pkl"
     path.write_bytes(pickle.dumps({"G_ema": _RunsCommand(marker)}))
-    with pytest.raises(CheckpointError, match="refused global posix.system|refused global os"):
+    with pytest.raises(CheckpointError, match=r"refused global (posix|os)\.system"):
         load_generator(path)
     assert not marker.exists()
 
@@ -214,7 +214,7 @@ def test_rosinality_with_missing_layer(tmp_path):
     data = torch.load(path, weights_only=True)
     del data["g_ema"]["convs.1.conv.weight"]
     torch.save(data, path)
-    with pytest.raises(CheckpointError, match="convs.1.conv.weight"):
+    with pytest.raises(CheckpointError, match=r"convs\.1\.conv\.weight"):
         load_generator(path)
 
 
