@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 
 import core
+from core.commands import align, invert, render
 from core.commands import models as models_command
 from core.errors import SemeditError
 
@@ -18,6 +19,9 @@ EXIT_USER_ERROR = 1
 EXIT_INTERRUPTED = 130
 SUBCOMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "models": models_command.register,
+    "align": align.register,
+    "invert": invert.register,
+    "render": render.register,
 }
 
 

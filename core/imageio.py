@@ -76,7 +76,13 @@ class Photo:
 def load_photo(path: str | Path, *, max_pixels: int = MAX_PHOTO_PIXELS) -> Photo:
     """Read a photo; every problem with the file is an `ImageError` naming it."""
     path = Path(path)
-    file_bytes = _read_file(path)
+    return decode_photo(_read_file(path), path, max_pixels=max_pixels)
+
+
+def decode_photo(file_bytes: bytes, path: str | Path, *,
+                 max_pixels: int = MAX_PHOTO_PIXELS) -> Photo:
+    """Decode photo bytes (e.g. the original kept inside a project); `path` names it."""
+    path = Path(path)
     with warnings.catch_warnings():
         # Our own max_pixels check below replaces Pillow's soft-limit warning.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -277,7 +283,7 @@ def save_image(
     exif: bytes | None = None,
     source_path: str | Path | None = None,
 ) -> Path:
-    """Write uint8 RGB pixels; the format comes from the extension. Returns the path written.
+    """Write uint8 RGB (or 2-D greyscale) pixels; the format comes from the extension.
 
     ICC and EXIF are kept where the format can hold them (not BMP). JPEG files above 90
     quality use 4:4:4 chroma. An EXIF block too long for a JPEG header is left out.
@@ -293,7 +299,7 @@ def save_image(
     if not 1 <= quality <= 100:
         raise InvalidInputError(f"Quality must be between 1 and 100, not {quality}.")
     options = _save_options(image_format, quality, icc_profile, exif)
-    image = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
+    image = Image.fromarray(np.ascontiguousarray(rgb), "L" if rgb.ndim == 2 else "RGB")
     try:
         _write_atomically(path, image, image_format, options)
     except ValueError as error:
@@ -315,9 +321,12 @@ def _format_for(path: Path) -> str:
 def _check_pixels(path: Path, rgb: np.ndarray) -> None:
     if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8:
         raise InvalidInputError(f"The pixels for {path} must be a uint8 array.")
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] == 0 or rgb.shape[1] == 0:
+    is_grey = rgb.ndim == 2
+    is_rgb = rgb.ndim == 3 and rgb.shape[2] == 3
+    if not (is_grey or is_rgb) or rgb.shape[0] == 0 or rgb.shape[1] == 0:
         raise InvalidInputError(
-            f"The pixels for {path} must have shape (height, width, 3), not {rgb.shape}."
+            f"The pixels for {path} must have shape (height, width, 3) or (height, width), "
+            f"not {rgb.shape}."
         )
 
 

@@ -6,17 +6,16 @@ import argparse
 import json
 import threading
 
+from core.commands.common import add_models_dir_argument, open_store
 from core.commands.progress import ProgressBar
 from core.errors import JobCancelled, ModelMissingError
-from core.models import TABLE_COLUMNS, ModelStore, load_manifest, models_dir
+from core.models import TABLE_COLUMNS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("models", help="list, download, verify and import model files",
                                    description="Manage the model files SemEdit uses.")
-    parser.add_argument("--models-dir", metavar="DIR",
-                        help="folder of model files (default: $SEMEDIT_HOME/models or the "
-                        "user data folder)")
+    add_models_dir_argument(parser)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     listing = actions.add_parser("list", help="every known model and whether it is installed")
@@ -37,10 +36,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     importing.add_argument("id", help="model id the file is")
     importing.add_argument("file", help="the file; it is copied after checking, never moved")
     importing.set_defaults(handler=_import)
-
-
-def open_store(models_dir_override: str | None = None) -> ModelStore:
-    return ModelStore(load_manifest(), models_dir(models_dir_override))
 
 
 def _list(args: argparse.Namespace) -> int:

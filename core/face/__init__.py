@@ -13,10 +13,12 @@ from core.face.align import (
 from core.face.identity import face_descriptor, identity_distance
 from core.face.landmarks import Face, choose_face, detect_faces, landmarks_for
 from core.face.pasteback import feathered_weights, paste_back
+from core.face.prepare import PreparedPhoto, prepare_photo
 
 __all__ = [
     "AlignTransform",
     "Face",
+    "PreparedPhoto",
     "align_face",
     "apply_transform",
     "centre_crop_transform",
@@ -29,4 +31,5 @@ __all__ = [
     "identity_distance",
     "landmarks_for",
     "paste_back",
+    "prepare_photo",
 ]

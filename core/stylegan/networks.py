@@ -342,6 +342,12 @@ class Generator(nn.Module):
         return (total / num_samples).float()
 
 
+def uint8_to_images(rgb: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 [H, W, 3] -> float [1, 3, H, W] in [-1, 1]; the inverse of images_to_uint8."""
+    x = torch.from_numpy(np.ascontiguousarray(rgb)).to(device=device, dtype=torch.float32)
+    return (x.permute(2, 0, 1).unsqueeze(0) / 127.5) - 1.0
+
+
 def images_to_uint8(images: torch.Tensor) -> np.ndarray:
     """[N, C, H, W] in about [-1, 1] -> uint8 [N, H, W, C] on the host."""
     x = (images.detach().float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)

@@ -1,0 +1,1 @@
+"""Editing: direction library, per-chunk edit stacks, rendering of a document."""

@@ -1,0 +1,33 @@
+"""A photo made ready for a generator: FFHQ-aligned around a face, or centre-cropped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.face.align import AlignTransform, align_face, apply_transform, centre_crop_transform
+from core.face.landmarks import Face, choose_face, detect_faces
+from core.imageio import Photo
+
+
+@dataclass
+class PreparedPhoto:
+    aligned: np.ndarray  # uint8 [R, R, 3]
+    transform: AlignTransform
+    face: Face | None  # None for a centre crop
+
+
+def prepare_photo(photo: Photo, resolution: int, *, align: bool = True,
+                  face_index: int | None = None) -> PreparedPhoto:
+    """Align the chosen face (largest unless `face_index`), or centre-crop with align=False.
+
+    Non-face domains (animals, paintings) use align=False: the crop is recorded as a
+    transform too, so paste-back works the same way.
+    """
+    if not align:
+        transform = centre_crop_transform(photo.size, resolution)
+        return PreparedPhoto(apply_transform(photo.rgb, transform), transform, None)
+    face = choose_face(detect_faces(photo.rgb), face_index, photo_name=photo.path.name)
+    aligned, transform = align_face(photo.rgb, face.landmarks, output_size=resolution)
+    return PreparedPhoto(aligned, transform, face)

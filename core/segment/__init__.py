@@ -1,0 +1,1 @@
+"""Chunk masks: files, painting, Segment Anything, automatic face chunks."""
