@@ -30,8 +30,11 @@ from core.invert import (
     ReconstructionLoss,
     load_lpips,
 )
+from core.invert.codes import CodeSpace
 from core.invert.losses import VGG_MISSING, Lpips
+from core.invert.masks import composite
 from core.invert.metrics import reconstruction_metrics
+from core.invert.pti import PivotalTuningJob, PtiSettings
 from core.invert.workflow import document_from_inversion
 from core.project import save_project
 from core.segment.mask_io import load_mask
@@ -61,6 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="edit_regions: pixels outside all chunks keep the photo (default); "
                    "whole_image: the chunks partition the image")
     p.add_argument("--optimise-masks", action="store_true", help="optimise the chunk borders")
+    p.add_argument("--pti-steps", type=int, default=0, metavar="N",
+                   help="pivotal tuning of the generator around the codes afterwards (PTI "
+                   "uses about 350); stored in the project")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-align", action="store_true",
                    help="centre-crop instead of FFHQ alignment (no face, other domains)")
@@ -90,8 +96,15 @@ def run(args: argparse.Namespace) -> int:
                               else None)
     job = InversionJob(generator, uint8_to_images(prepared.aligned, device), masks, settings,
                        loss)
-    interrupted = _run_with_progress(job)
+    interrupted = _run_with_progress(job, "Inverting")
     result = job.result()
+    pti_weights = None
+    if args.pti_steps > 0 and not interrupted:
+        pti = PivotalTuningJob(generator, job.target, result.codes, result.masks, args.coverage,
+                               PtiSettings(steps=args.pti_steps, seed=args.seed), loss)
+        interrupted = _run_with_progress(pti, "Tuning (PTI)")
+        pti_weights = pti.tuned_weights()
+        result.output = _composite_with(pti.tuned_generator(), result, job)
     output = images_to_uint8(result.output)[0]
     metrics = reconstruction_metrics(prepared.aligned, output, lpips=lpips_model,
                                      faces=prepared.face is not None)
@@ -100,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
                 "device": describe_device(device)}
     doc = document_from_inversion(photo=photo, prepared=prepared, names=names, result=result,
                                   settings=settings, generator_id=generator_id,
-                                  generator_sha256=generator.source_sha256, metrics=metrics)
+                                  generator_sha256=generator.source_sha256, metrics=metrics,
+                                  pti_weights=pti_weights)
     save_project(doc, args.output, protect=photo.path)
     if args.metrics:
         write_json(args.metrics, metrics)
@@ -140,9 +154,16 @@ def _unique(name: str, taken: list[str]) -> str:
     return candidate
 
 
-def _run_with_progress(job: InversionJob) -> bool:
+@torch.no_grad()
+def _composite_with(generator, result, job: InversionJob) -> torch.Tensor:
+    images = CodeSpace(generator).render([c for c in result.codes])
+    chunk, photo = job.masks()
+    return composite(images, chunk, photo, job.target).cpu()
+
+
+def _run_with_progress(job: InversionJob | PivotalTuningJob, label: str) -> bool:
     """Run to the end with a progress bar; Ctrl-C stops after the current step (True)."""
-    bar = ProgressBar("Inverting")
+    bar = ProgressBar(label)
     try:
         for progress in job.run():
             loss = progress.losses.get("total")

@@ -7,6 +7,7 @@ import torch
 
 from core.invert.codes import CodeSpace
 from core.invert.masks import ChunkMasks, composite
+from core.invert.pti import with_tuned_weights
 from core.invert.workflow import chunk_codes
 from core.project import Document
 from core.stylegan import Generator, images_to_uint8, uint8_to_images
@@ -23,6 +24,8 @@ def render_document(generator: Generator, doc: Document) -> tuple[np.ndarray, np
     coverage = doc.inversion.get("settings", {}).get("coverage", "edit_regions")
     masks = torch.from_numpy(np.stack([c.mask for c in doc.chunks])).to(device)
     weights, photo_weight = ChunkMasks(masks, coverage, optimise=False).to(device)()
+    if doc.pti_weights:
+        generator = with_tuned_weights(generator, doc.pti_weights)
     images = CodeSpace(generator).render(chunk_codes(doc, device))
     out = composite(images, weights, photo_weight, uint8_to_images(doc.aligned, device))
     changed = weights.sum(0)[0].clamp(max=1.0).cpu().numpy()

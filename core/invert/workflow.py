@@ -16,7 +16,8 @@ from core.project import Document
 def document_from_inversion(*, photo: Photo | None, prepared: PreparedPhoto, names: list[str],
                             result: InversionResult, settings: InversionSettings,
                             generator_id: str | None, generator_sha256: str | None,
-                            metrics: dict) -> Document:
+                            metrics: dict,
+                            pti_weights: dict[str, np.ndarray] | None = None) -> Document:
     """A project holding the photo, its alignment and one chunk per inverted code.
 
     Chunk masks are the weights the inversion ended with (the optimised ones when mask
@@ -30,6 +31,7 @@ def document_from_inversion(*, photo: Photo | None, prepared: PreparedPhoto, nam
         generator_id=generator_id,
         generator_sha256=generator_sha256,
         inversion={"settings": _settings_json(settings), "metrics": _finite(metrics)},
+        pti_weights=pti_weights,
     )
     for name, code, mask in zip(names, result.codes, result.masks, strict=True):
         doc.add_chunk(mask.numpy(), name=name, space=code.space,

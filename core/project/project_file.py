@@ -199,7 +199,8 @@ def _mask_png(mask: np.ndarray) -> bytes:
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
+    # np.asarray, not ascontiguousarray: the latter turns 0-d arrays into shape [1].
+    np.savez(buffer, **{k: np.asarray(v, order="C") for k, v in arrays.items()})
     return buffer.getvalue()
 
 

@@ -204,7 +204,9 @@ class SynthesisBlock(nn.Module):
                 batch: int, noise_mode: NoiseMode, force_fp32: bool):
         on_cuda = self.torgb.weight.device.type == "cuda"
         dtype = torch.float16 if self.use_fp16 and on_cuda and not force_fp32 else torch.float32
-        fused = dtype == torch.float32 or batch == 1  # NVIDIA's choice for inference
+        # NVIDIA's rule on CUDA; on CPU the shared-weight (unfused) conv measured up to
+        # 1.6x faster for forward+backward and never slower (benchmarks/RESULTS.md).
+        fused = on_cuda and (dtype == torch.float32 or batch == 1)
         prefix = f"b{self.resolution}."
         x = self.const.unsqueeze(0).repeat(batch, 1, 1, 1) if x is None else x
         x = x.to(dtype)

@@ -43,6 +43,7 @@ def _document(resolution: int = R) -> Document:
         pti_weights={
             "synthesis.b4.conv1.weight": rng.standard_normal((4, 4, 3, 3)).astype(np.float32),
             "synthesis.b4.conv1.bias": rng.standard_normal(4).astype(np.float32),
+            "synthesis.b4.conv1.noise_strength": np.array(0.25, dtype=np.float32),  # 0-d
         },
     )
     soft = rng.random((resolution, resolution)).astype(np.float32)
@@ -150,6 +151,7 @@ def test_round_trip_keeps_everything(saved):
     assert loaded.pti_weights.keys() == doc.pti_weights.keys()
     for name, weight in doc.pti_weights.items():
         assert np.array_equal(loaded.pti_weights[name], weight)
+        assert loaded.pti_weights[name].shape == weight.shape
     assert len(loaded.history) == 0
     loaded.validate()
 
