@@ -73,6 +73,15 @@ class Photo:
         return int(self.rgb.shape[1]), int(self.rgb.shape[0])
 
 
+def require_rgb(pixels: np.ndarray, what: str = "The photo") -> np.ndarray:
+    """`pixels` if it is a uint8 (height, width, 3) array, else a clear InvalidInputError."""
+    if (not isinstance(pixels, np.ndarray) or pixels.dtype != np.uint8 or pixels.ndim != 3
+            or pixels.shape[2] != 3):
+        shape = getattr(pixels, "shape", None)
+        raise InvalidInputError(f"{what} must be a uint8 (height, width, 3) array, not {shape}.")
+    return pixels
+
+
 def load_photo(path: str | Path, *, max_pixels: int = MAX_PHOTO_PIXELS) -> Photo:
     """Read a photo; every problem with the file is an `ImageError` naming it."""
     path = Path(path)

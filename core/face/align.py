@@ -37,6 +37,7 @@ import numpy as np
 from PIL import Image
 
 from core.errors import InvalidInputError
+from core.imageio import require_rgb
 
 FFHQ = "ffhq"
 CENTRE_CROP = "centre-crop"
@@ -353,14 +354,14 @@ def align_face(
     transform_size: int = DEFAULT_TRANSFORM_SIZE,
 ) -> tuple[np.ndarray, AlignTransform]:
     """FFHQ-align the face with these 68 landmarks: (uint8 [S, S, 3] image, its transform)."""
-    _check_rgb(rgb)
+    require_rgb(rgb)
     transform = ffhq_transform(landmarks, (rgb.shape[1], rgb.shape[0]), output_size, transform_size)
     return apply_transform(rgb, transform), transform
 
 
 def apply_transform(rgb: np.ndarray, transform: AlignTransform) -> np.ndarray:
     """The aligned image that `transform` describes, from the photo it was made for."""
-    _check_rgb(rgb)
+    require_rgb(rgb)
     if (rgb.shape[1], rgb.shape[0]) != transform.photo_size:
         raise InvalidInputError(
             f"The photo is {rgb.shape[1]}×{rgb.shape[0]} pixels but the alignment was made "
@@ -378,17 +379,6 @@ def apply_transform(rgb: np.ndarray, transform: AlignTransform) -> np.ndarray:
         )
         local_quad -= window[:2]
     return _warp_and_reduce(region, local_quad, transform.transform_size, transform.output_size)
-
-
-def _check_rgb(rgb: np.ndarray) -> None:
-    if (
-        not isinstance(rgb, np.ndarray)
-        or rgb.dtype != np.uint8
-        or rgb.ndim != 3
-        or rgb.shape[2] != 3
-    ):
-        shape = getattr(rgb, "shape", None)
-        raise InvalidInputError(f"The photo must be a uint8 (height, width, 3) array, not {shape}.")
 
 
 def _resize_crop(rgb: np.ndarray, transform: AlignTransform) -> np.ndarray:

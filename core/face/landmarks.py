@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from core.errors import InvalidInputError, ModelMissingError, NoFaceError
+from core.imageio import require_rgb
 
 DETECTION_MAX_SIDE = 1600
 DETECTION_UPSAMPLE = 1
@@ -138,15 +139,7 @@ def choose_face(
 
 
 def _contiguous_rgb(rgb: np.ndarray) -> np.ndarray:
-    if (
-        not isinstance(rgb, np.ndarray)
-        or rgb.dtype != np.uint8
-        or rgb.ndim != 3
-        or rgb.shape[2] != 3
-    ):
-        shape = getattr(rgb, "shape", None)
-        raise InvalidInputError(f"The photo must be a uint8 (height, width, 3) array, not {shape}.")
-    return np.ascontiguousarray(rgb)
+    return np.ascontiguousarray(require_rgb(rgb))
 
 
 def _downscaled(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:

@@ -26,6 +26,7 @@ from PIL import Image
 
 from core.errors import InvalidInputError
 from core.face.align import AlignTransform
+from core.imageio import require_rgb
 
 FEATHER_FRACTION = 1 / 32  # feather width as a fraction of the aligned image side
 COLOUR_MATCH_SIGMA_FRACTION = 1 / 16  # how far a seam correction reaches inwards
@@ -116,17 +117,10 @@ def _check_photo(photo_rgb: np.ndarray, transform: AlignTransform) -> np.ndarray
 
 
 def _check_aligned(aligned: np.ndarray) -> np.ndarray:
-    if (
-        not isinstance(aligned, np.ndarray)
-        or aligned.dtype != np.uint8
-        or aligned.ndim != 3
-        or aligned.shape[2] != 3
-        or aligned.shape[0] != aligned.shape[1]
-        or aligned.shape[0] < 2
-    ):
-        shape = getattr(aligned, "shape", None)
+    require_rgb(aligned, "The edited face")
+    if aligned.shape[0] != aligned.shape[1] or aligned.shape[0] < 2:
         raise InvalidInputError(
-            f"The edited face must be a square uint8 (size, size, 3) array, not {shape}."
+            f"The edited face must be a square uint8 (size, size, 3) array, not {aligned.shape}."
         )
     return aligned
 
