@@ -356,11 +356,21 @@ def test_save_failure_leaves_nothing_behind(tmp_path: Path, astronaut: np.ndarra
 
 def test_save_checks_pixels(tmp_path: Path):
     with pytest.raises(InvalidInputError):
-        save_image(tmp_path / "a.png", np.zeros((4, 4), dtype=np.uint8))
+        save_image(tmp_path / "a.png", np.zeros((4, 4, 2), dtype=np.uint8))
+    with pytest.raises(InvalidInputError):
+        save_image(tmp_path / "a.png", np.zeros((4,), dtype=np.uint8))
     with pytest.raises(InvalidInputError):
         save_image(tmp_path / "a.png", np.zeros((4, 4, 3), dtype=np.float32))
     with pytest.raises(InvalidInputError):
         save_image(tmp_path / "a.jpg", np.zeros((4, 4, 3), dtype=np.uint8), quality=0)
+
+
+def test_greyscale_pixels_save_as_greyscale(tmp_path: Path):
+    grey = np.arange(64, dtype=np.uint8).reshape(8, 8) * 4
+    path = save_image(tmp_path / "mask.png", grey)
+    with Image.open(path) as image:
+        assert image.mode == "L"
+        assert np.array_equal(np.asarray(image), grey)
 
 
 def test_exif_too_long_for_a_jpeg_header_is_left_out(tmp_path: Path, astronaut: np.ndarray):
