@@ -156,7 +156,7 @@ def _unique(name: str, taken: list[str]) -> str:
 
 @torch.no_grad()
 def _composite_with(generator, result, job: InversionJob) -> torch.Tensor:
-    images = CodeSpace(generator).render([c for c in result.codes])
+    images = CodeSpace(generator).render(result.codes)
     chunk, photo = job.masks()
     return composite(images, chunk, photo, job.target).cpu()
 

@@ -40,7 +40,7 @@ class InversionSettings:
     lambda_mask: float = 1.0  # keeps optimised masks near the user's
     mask_learning_rate: float = 0.05
     mask_grid: int = 64
-    seed: int = 0
+    seed: int = 0  # the steps themselves are deterministic; PTI's random samples use it
     preview_every_steps: int = 10
     preview_every_seconds: float = 1.0
     preview_size: int = 256
@@ -93,7 +93,6 @@ class InversionJob:
         self.step = 0
         self.seconds = 0.0
         self.schedule = LrSchedule(settings.learning_rate, settings.steps)
-        torch.manual_seed(settings.seed)
 
         start = initial_codes or [self.codes_space.mean_code(settings.space)
                                   for _ in range(user_masks.shape[0])]

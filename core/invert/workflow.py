@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
@@ -30,7 +32,7 @@ def document_from_inversion(*, photo: Photo | None, prepared: PreparedPhoto, nam
         transform=prepared.transform.to_json(),
         generator_id=generator_id,
         generator_sha256=generator_sha256,
-        inversion={"settings": _settings_json(settings), "metrics": _finite(metrics)},
+        inversion={"settings": dataclasses.asdict(settings), "metrics": _finite(metrics)},
         pti_weights=pti_weights,
     )
     for name, code, mask in zip(names, result.codes, result.masks, strict=True):
@@ -46,10 +48,6 @@ def chunk_codes(doc: Document, device: torch.device | str = "cpu") -> list[Chunk
         raise InvalidInputError(f"Chunks {missing} have not been inverted yet.")
     return [ChunkCode(c.space, torch.from_numpy(np.asarray(c.code, dtype=np.float32)).to(device))
             for c in doc.chunks]
-
-
-def _settings_json(settings: InversionSettings) -> dict:
-    return {k: v for k, v in settings.__dict__.items()}
 
 
 def _finite(metrics: dict) -> dict:
