@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import secrets
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +29,7 @@ import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from core.errors import ImageError, InvalidInputError
+from core.fileio import same_file, write_atomically
 
 # Our own guard against decompression bombs. It is below Pillow's hard limit
 # (2 × Image.MAX_IMAGE_PIXELS ≈ 179 MP by default), so this is the limit users meet; Pillow's
@@ -300,7 +299,7 @@ def save_image(
     path = Path(path)
     image_format = _format_for(path)
     _check_pixels(path, rgb)
-    if source_path is not None and _same_file(path, Path(source_path)):
+    if source_path is not None and same_file(path, Path(source_path)):
         raise ImageError(
             f"{path} is the photo being edited; SemEdit never overwrites it. "
             "Choose another file name."
@@ -339,13 +338,6 @@ def _check_pixels(path: Path, rgb: np.ndarray) -> None:
         )
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    with contextlib.suppress(OSError):
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    return a.resolve() == b.resolve()
-
-
 def _save_options(
     image_format: str, quality: int, icc_profile: bytes | None, exif: bytes | None
 ) -> dict[str, object]:
@@ -371,16 +363,7 @@ def _write_atomically(
     folder = path.parent
     if not folder.is_dir():
         raise ImageError(f"{path} cannot be written: the folder {folder} does not exist.")
-    # open(..., "xb") rather than mkstemp so the file gets the usual umask permissions.
-    temporary = folder / f".{path.name}.{secrets.token_hex(4)}.part"
     try:
-        with open(temporary, "xb") as stream:
-            image.save(stream, format=image_format, **options)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        write_atomically(path, lambda stream: image.save(stream, format=image_format, **options))
     except OSError as error:
         raise ImageError(f"{path} could not be written: {error.strerror or error}.") from error
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 from pathlib import Path
 
 from core.device import DEVICE_CHOICES, pick_device
 from core.errors import SemeditError
+from core.fileio import write_atomically
 from core.models import ModelStore, load_manifest, models_dir
 from core.stylegan import Generator, load_generator
 
@@ -44,10 +43,9 @@ def write_json(path: str | Path, data: dict) -> Path:
     path = Path(path)
     if not path.parent.is_dir():
         raise SemeditError(f"Cannot write {path}: the folder {path.parent} does not exist.")
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    text = json.dumps(data, indent=2) + "\n"
     try:
-        temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+        write_atomically(path, lambda stream: stream.write(text.encode("utf-8")))
+    except OSError as error:
+        raise SemeditError(f"Cannot write {path}: {error.strerror or error}.") from error
     return path

@@ -14,10 +14,10 @@ from typing import Literal
 import torch
 
 from core.errors import InvalidInputError
+from core.project.document import SPACES
 from core.stylegan import Generator, StyleVectors
 
-Space = Literal["w", "wplus", "s"]
-SPACES: tuple[str, ...] = ("w", "wplus", "s")
+Space = Literal["w", "wplus", "s"]  # the names are core.project's SPACES
 
 
 @dataclass

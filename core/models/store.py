@@ -10,7 +10,6 @@ from __future__ import annotations
 import builtins
 import json
 import os
-import tempfile
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from core.errors import (
     ModelMissingError,
     SemeditError,
 )
+from core.fileio import write_atomically
 from core.models.download import (
     HASH_BLOCK_SIZE,
     DownloadProgress,
@@ -395,16 +395,7 @@ def _os_errors_as_sentences(action: str) -> Iterator[None]:
 
 def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda stream: stream.write(text.encode("utf-8")))
 
 
 def _file_size(path: Path) -> int | None:

@@ -25,9 +25,7 @@ import contextlib
 import io
 import json
 import math
-import os
 import re
-import secrets
 import sys
 import time
 import warnings
@@ -37,13 +35,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from core import __version__
 from core.errors import InvalidInputError, ProjectFileError
+from core.fileio import same_file, write_atomically
 from core.project.document import Chunk, Document, Edit
 
 FORMAT_NAME = "semedit-project"
@@ -105,7 +104,7 @@ def save_project(doc: Document, path: str | Path, *, protect: str | Path | None 
     """
     path = Path(path)
     doc.validate()
-    if protect is not None and _same_file(path, Path(protect)):
+    if protect is not None and same_file(path, Path(protect)):
         raise ProjectFileError(
             f"{path} is the photo being edited; SemEdit never overwrites it. "
             "Choose another file name for the project."
@@ -220,33 +219,21 @@ def _compression(name: str) -> tuple[int, int | None]:
 
 
 def _write_zip_atomically(path: Path, members: Iterator[tuple[str, bytes]]) -> None:
-    # open(..., "xb") rather than mkstemp so the file gets the usual umask permissions.
-    temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}.part"
     stamp = time.localtime()[:6]
+
+    def write(stream: BinaryIO) -> None:
+        with zipfile.ZipFile(stream, "w") as archive:
+            for name, data in members:
+                info = zipfile.ZipInfo(name, date_time=stamp)
+                info.compress_type, level = _compression(name)
+                archive.writestr(info, data, compresslevel=level)
+
     try:
-        with open(temporary, "xb") as stream:
-            with zipfile.ZipFile(stream, "w") as archive:
-                for name, data in members:
-                    info = zipfile.ZipInfo(name, date_time=stamp)
-                    info.compress_type, level = _compression(name)
-                    archive.writestr(info, data, compresslevel=level)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        write_atomically(path, write)
     except OSError as error:
         raise ProjectFileError(
             f"{path} could not be saved: {error.strerror or error}."
         ) from error
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    with contextlib.suppress(OSError):
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    return a.resolve() == b.resolve()
 
 
 # ===================================================================== loading

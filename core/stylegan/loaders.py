@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from core.errors import CheckpointError
-from core.hashing import file_sha256
+from core.models.download import hash_file
 from core.stylegan.networks import Generator, GeneratorConfig
 from core.stylegan.ops import fir_filter_2d
 from core.stylegan.safe_pickle import PersistentObject, UnsafePickleError, safe_unpickle
@@ -54,7 +54,7 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Gene
     generator = Generator(cfg)
     _load_state(generator, contents, path)
     generator.source_path = str(path)
-    generator.source_sha256 = file_sha256(path)
+    generator.source_sha256 = hash_file(path).sha256
     generator.source_format = contents.format
     return generator.eval().requires_grad_(False).to(device)
 
