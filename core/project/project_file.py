@@ -44,6 +44,7 @@ from core import __version__
 from core.errors import InvalidInputError, ProjectFileError
 from core.fileio import same_file, write_atomically
 from core.project.document import Chunk, Document, Edit
+from core.segment.mask_io import mask_png_bytes
 
 FORMAT_NAME = "semedit-project"
 FORMAT_VERSION = 1
@@ -127,7 +128,7 @@ def _members(doc: Document) -> Iterator[tuple[str, bytes]]:
     yield ALIGNED, _png_bytes(Image.fromarray(np.ascontiguousarray(doc.aligned), "RGB"))
     yield TRANSFORM, _json_bytes(doc.transform)
     for i, chunk in enumerate(doc.chunks):
-        yield _mask_member(i), _mask_png(chunk.mask)
+        yield _mask_member(i), mask_png_bytes(chunk.mask, bits=16)
     codes = {_code_key(i): c.code for i, c in enumerate(doc.chunks) if c.code is not None}
     yield LATENTS, _npz_bytes(codes)
     yield EDITS, _json_bytes({"chunks": [[e.to_json() for e in c.edits] for c in doc.chunks]})
@@ -186,14 +187,6 @@ def _png_bytes(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=6)
     return buffer.getvalue()
-
-
-def _mask_png(mask: np.ndarray) -> bytes:
-    # 16 bits so soft edges survive; "<u2" because Pillow's I;16 is little-endian.
-    levels = np.rint(np.clip(mask, 0.0, 1.0) * 65535.0).astype("<u2")
-    image = Image.fromarray(np.ascontiguousarray(levels))
-    assert image.mode == "I;16", image.mode
-    return _png_bytes(image)
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:

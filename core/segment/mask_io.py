@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from core.errors import ImageError
-from core.imageio import save_image
+from core.errors import ImageError, InvalidInputError
+from core.fileio import write_atomically
 
 
 @dataclass
@@ -50,7 +51,33 @@ def _as_unit_float(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
 
 
-def save_mask(path: str | Path, mask: np.ndarray) -> Path:
-    """Write a soft mask as an 8-bit greyscale image (atomically)."""
-    values = np.clip(np.asarray(mask, dtype=np.float32), 0, 1)
-    return save_image(path, np.round(values * 255).astype(np.uint8))
+def mask_png_bytes(mask: np.ndarray, bits: int = 16) -> bytes:
+    """A soft mask encoded as an 8- or 16-bit greyscale PNG (16 bits keep soft edges)."""
+    if bits not in (8, 16):
+        raise InvalidInputError(f"Masks are written with 8 or 16 bits, not {bits}.")
+    values = np.clip(np.asarray(mask, dtype=np.float32), 0.0, 1.0)
+    if values.ndim != 2:
+        raise InvalidInputError(f"A mask is a 2-D array, not shape {values.shape}.")
+    if bits == 8:
+        image = Image.fromarray(np.rint(values * 255.0).astype(np.uint8), "L")
+    else:
+        # "<u2" because Pillow's I;16 is little-endian.
+        image = Image.fromarray(np.ascontiguousarray(np.rint(values * 65535.0).astype("<u2")))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=6)
+    return buffer.getvalue()
+
+
+def save_mask(path: str | Path, mask: np.ndarray, *, bits: int = 8) -> Path:
+    """Write a soft mask as an 8- or 16-bit greyscale PNG, atomically."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise InvalidInputError(f"Masks are saved as PNG; {path.name} does not end in .png.")
+    data = mask_png_bytes(mask, bits)
+    if not path.parent.is_dir():
+        raise ImageError(f"Cannot write {path}: the folder {path.parent} does not exist.")
+    try:
+        write_atomically(path, lambda stream: stream.write(data))
+    except OSError as error:
+        raise ImageError(f"Cannot write {path}: {error.strerror or error}.") from error
+    return path
