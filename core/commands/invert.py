@@ -17,6 +17,7 @@ from core.commands.common import (
     write_json,
 )
 from core.commands.progress import ProgressBar
+from core.commands.segment import automatic_face_chunks
 from core.device import describe_device
 from core.errors import InvalidInputError, ModelMissingError
 from core.face import prepare_photo
@@ -38,6 +39,7 @@ from core.invert.pti import PivotalTuningJob, PtiSettings
 from core.invert.workflow import document_from_inversion
 from core.project import save_project
 from core.segment.mask_io import load_mask
+from core.segment.mask_ops import resolve_overlaps
 from core.stylegan import images_to_uint8, uint8_to_images
 
 
@@ -51,9 +53,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--generator", metavar="PATH|ID",
                    help="generator file or model id (default: the default generator)")
     p.add_argument("--mask", action="append", default=[], metavar="M.png",
-                   help="a chunk mask (greyscale); repeat for more chunks")
+                   help="a chunk mask (greyscale); repeat for more chunks. Where masks "
+                   "overlap, the later one wins")
     p.add_argument("--chunks", choices=["auto"],
-                   help="automatic face chunks (needs the segmentation feature)")
+                   help="automatic face chunks (face, eyes, mouth, hair, background) instead of "
+                   "--mask files; uses Segment Anything when installed")
+    p.add_argument("--sam", metavar="PATH|ID",
+                   help="Segment Anything weights for --chunks auto (default: sam-vit-b when "
+                   "installed, else chunks from the face landmarks)")
     p.add_argument("--space", choices=SPACES, default="wplus", help="latent space (default wplus)")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--lambda-reg", type=float, default=1.0, help="latent regulariser weight")
@@ -79,16 +86,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.chunks == "auto":
-        raise InvalidInputError("--chunks auto needs the segmentation feature, which is not "
-                                "in this version yet; pass --mask files instead.")
+    if args.chunks == "auto" and args.mask:
+        raise InvalidInputError("Use either --mask files or --chunks auto, not both.")
+    if args.chunks == "auto" and args.no_align:
+        raise InvalidInputError("--chunks auto places chunks on an aligned face; leave out "
+                                "--no-align (or paint --mask files).")
     generator, generator_id = load_generator_argument(args.generator, args)
     device = generator.w_avg.device
     lpips_model = _lpips_for(args, device)
     photo = load_photo(args.image)
     prepared = prepare_photo(photo, generator.img_resolution, align=not args.no_align,
                              face_index=args.face)
-    masks, names = _masks(args.mask, generator.img_resolution)
+    if args.chunks == "auto":
+        chunks = automatic_face_chunks(prepared, args.sam, args.models_dir, args.device)
+        masks, names = torch.from_numpy(np.stack(list(chunks.masks.values()))), list(chunks.masks)
+    else:
+        masks, names = _masks(args.mask, generator.img_resolution)
     settings = InversionSettings(space=args.space, steps=args.steps, lambda_reg=args.lambda_reg,
                                  coverage=args.coverage, optimise_masks=args.optimise_masks,
                                  seed=args.seed)
@@ -144,7 +157,7 @@ def _masks(paths: list[str], resolution: int) -> tuple[torch.Tensor, list[str]]:
             print(f"semedit: warning: {loaded.warning}", flush=True)
         masks.append(loaded.mask)
         names.append(_unique(Path(path).stem, names))
-    return torch.from_numpy(np.stack(masks)), names
+    return torch.from_numpy(np.stack(resolve_overlaps(masks))), names
 
 
 def _unique(name: str, taken: list[str]) -> str:

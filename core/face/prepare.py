@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.errors import NoFaceError
 from core.face.align import AlignTransform, align_face, apply_transform, centre_crop_transform
 from core.face.landmarks import Face, choose_face, detect_faces
 from core.imageio import Photo
@@ -16,6 +17,22 @@ class PreparedPhoto:
     aligned: np.ndarray  # uint8 [R, R, 3]
     transform: AlignTransform
     face: Face | None  # None for a centre crop
+
+    def aligned_landmarks(self) -> np.ndarray:
+        """The 68 landmarks [68, 2] (x, y) in aligned-image pixels.
+
+        Mapped from the photo through the alignment when a face was aligned; otherwise
+        (a centre crop) detected on the crop itself, the largest face.
+        """
+        if self.face is None:
+            faces = detect_faces(self.aligned)
+            if not faces:
+                raise NoFaceError("No face was found in the image, so face landmarks are not "
+                                  "available; paint the chunks instead.")
+            return faces[0].landmarks.astype(np.float32)
+        to_aligned = self.transform.photo_to_aligned(self.aligned.shape[0])
+        points = np.c_[self.face.landmarks, np.ones(len(self.face.landmarks))] @ to_aligned.T
+        return points[:, :2].astype(np.float32)
 
 
 def prepare_photo(photo: Photo, resolution: int, *, align: bool = True,

@@ -132,7 +132,9 @@ def test_photo_without_face_suggests_no_align(tmp_path, capsys):
 
 @pytest.mark.parametrize(("extra", "message"), [
     (["--loss", "lpips"], "vgg16-imagenet"),
-    (["--chunks", "auto", "--loss", "l2"], "segmentation"),
+    (["--chunks", "auto", "--mask", "x.png", "--loss", "l2"], "not both"),
+    (["--chunks", "auto", "--no-align", "--loss", "l2"], "leave out --no-align"),
+    (["--chunks", "auto", "--sam", "absent.pth", "--loss", "l2"], "no model file"),
     (["--mask", "absent.png", "--loss", "l2"], "does not exist"),
     (["--generator", "no-such-model", "--loss", "l2"], "neither a file nor a known model"),
 ])
