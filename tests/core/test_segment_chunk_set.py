@@ -265,3 +265,21 @@ def test_exporting_the_resolved_share(tmp_path):
     assert exported[64, 64] == 0 and exported[0, 0] == 255
     with pytest.raises(InvalidInputError, match="PNG"):
         cs.export_mask(0, tmp_path / "under.jpg")
+
+
+def test_an_edited_chunk_set_round_trips_through_a_project(tmp_path):
+    from core.project import load_project, save_project
+
+    cs = _chunk_set(chunks=0)
+    cs.add(_disk(128, 50, 60, 25), name="skin")
+    cs.add(name="hair")
+    cs.paint_line("hair", Brush(size=12, hardness=0.3, opacity=0.6), [(10, 10), (100, 20)])
+    cs.feather("skin", 3)
+    cs.set_locked("skin", True)
+    cs.set_visible("hair", False)
+    save_project(cs.doc, tmp_path / "p.semedit")
+    loaded = load_project(tmp_path / "p.semedit")
+    assert [(c.name, c.colour, c.visible, c.locked) for c in loaded.chunks] == \
+        [(c.name, c.colour, c.visible, c.locked) for c in cs.chunks]
+    for saved, original in zip(loaded.chunks, cs.chunks, strict=True):
+        assert np.abs(saved.mask - original.mask).max() <= 0.5 / 65535 + 1e-7
