@@ -86,24 +86,26 @@ def _stack(masks: Sequence[np.ndarray]) -> list[np.ndarray]:
     return arrays
 
 
-def _radius(radius_px: float, what: str) -> float:
-    try:
-        radius = float(radius_px)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"The {what} radius must be a number, not {radius_px!r}.") from exc
-    if not math.isfinite(radius):
-        raise InvalidInputError(f"The {what} radius must be a finite number of pixels.")
-    return radius
-
-
-def _unit(value: float, what: str) -> float:
+def _number(value: float, what: str, low: float = -math.inf, high: float = math.inf) -> float:
+    """`value` as a float in [low, high] (finite), or a sentence saying what is wrong."""
     try:
         number = float(value)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"The {what} must be a number, not {value!r}.") from exc
-    if not 0.0 <= number <= 1.0:
-        raise InvalidInputError(f"The {what} must be between 0 and 1, not {value!r}.")
+    if not math.isfinite(number):
+        raise InvalidInputError(f"The {what} must be a finite number.")
+    if not low <= number <= high:
+        raise InvalidInputError(f"The {what} must be between {low:g} and {high:g}, "
+                                f"not {value!r}.")
     return number
+
+
+def _radius(radius_px: float, what: str) -> float:
+    return _number(radius_px, f"{what} radius")
+
+
+def _unit(value: float, what: str) -> float:
+    return _number(value, what, 0.0, 1.0)
 
 
 # --------------------------------------------------------------------- fill

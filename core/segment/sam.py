@@ -36,6 +36,7 @@ from segment_anything.modeling import (
     TwoWayTransformer,
 )
 
+from core.checkpoint_files import checkpoint_format
 from core.device import pick_device
 from core.errors import CheckpointError, InvalidInputError
 from core.models import ModelStore, load_manifest, models_dir
@@ -48,9 +49,6 @@ DECODER_HEADS = 8
 # Also invisible in shapes: the image encoder's LayerNorm epsilon.
 ENCODER_NORM_EPS = 1e-6
 
-_ZIP_MAGIC = b"PK\x03\x04"
-# torch.save's pre-1.6 format starts with its magic number pickled at protocol 2.
-_LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."
 _NOT_SAM = "not a Segment Anything checkpoint"
 
 
@@ -284,13 +282,7 @@ def load_sam(path: str | Path, device: str | torch.device = "cpu") -> Sam:
 
 def read_sam_state(path: Path, device: torch.device) -> dict[str, torch.Tensor]:
     """The checkpoint's tensors, loaded straight onto `device`; never runs pickled code."""
-    if not path.is_file():
-        raise CheckpointError(path, "no such file")
-    with path.open("rb") as f:
-        head = f.read(len(_LEGACY_TORCH_MAGIC))
-    if not head:
-        raise CheckpointError(path, "the file is empty")
-    if not (head.startswith(_ZIP_MAGIC) or head == _LEGACY_TORCH_MAGIC):
+    if checkpoint_format(path) != "torch":
         raise CheckpointError(path, f"{_NOT_SAM}: it is not a PyTorch file (.pth)")
     try:
         data = torch.load(path, map_location=device, weights_only=True)

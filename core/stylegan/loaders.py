@@ -17,15 +17,12 @@ from typing import Any
 
 import torch
 
+from core.checkpoint_files import checkpoint_format
 from core.errors import CheckpointError
 from core.models.download import hash_file
 from core.stylegan.networks import Generator, GeneratorConfig
 from core.stylegan.ops import fir_filter_2d
 from core.stylegan.safe_pickle import PersistentObject, UnsafePickleError, safe_unpickle
-
-# torch.save's pre-1.6 format starts with its magic number pickled at protocol 2.
-_LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."
-_ZIP_MAGIC = b"PK\x03\x04"
 
 
 @dataclass
@@ -60,15 +57,10 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Gene
 
 
 def read_checkpoint(path: Path) -> CheckpointContents:
-    if not path.is_file():
-        raise CheckpointError(path, "no such file")
-    with path.open("rb") as f:
-        head = f.read(len(_LEGACY_TORCH_MAGIC))
-    if not head:
-        raise CheckpointError(path, "the file is empty")
-    if head.startswith(_ZIP_MAGIC) or head == _LEGACY_TORCH_MAGIC:
+    kind = checkpoint_format(path)
+    if kind == "torch":
         return _read_rosinality(path)
-    if head[:1] == b"\x80":
+    if kind == "pickle":
         return _read_nvidia_pickle(path)
     raise CheckpointError(
         path, "not a model checkpoint (expected an NVIDIA network pickle or a rosinality .pt)"
