@@ -1,0 +1,362 @@
+"""The directions available for one generator: built-in, supervised and imported ones.
+
+Everything lives under `<root>/<generator sha256>/` (root: `default_library_root()`):
+
+    builtin.npz + builtin.json        GANSpace directions, computed once
+    supervised.npz + supervised.json  supervised directions, once they have been fitted
+    imported/<name>.npz + .json       one pair per imported file, so imports persist
+
+Every pair is written by `save_directions` and read by `load_directions`: vectors in an
+`.npz` (no pickle), names, spaces, scales, layers, sources and descriptions in the JSON
+sidecar, which also holds the `.npz`'s sha256 so a half-written pair is recognised. A cache
+that cannot be read is recomputed, never fatal. Names are unique in a library: built-ins
+win over supervised directions, which win over imported ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from core.edit.direction_io import import_direction_file, is_unit, sampled_scale
+from core.edit.directions import Direction
+from core.edit.ganspace import (
+    GANSPACE_COMPONENTS,
+    GANSPACE_SAMPLES,
+    ganspace_directions,
+    mapped_samples,
+)
+from core.edit.supervised import SupervisedDirectionJob
+from core.errors import CheckpointError, InvalidInputError, SemeditError
+from core.fileio import write_atomically
+from core.invert.codes import CodeSpace
+from core.models.paths import semedit_home
+from core.stylegan import Generator
+
+FILE_FORMAT = "semedit-directions"
+FILE_VERSION = 1
+GANSPACE_VERSION = 1  # bump when ganspace_directions changes what it computes
+SCALE_SAMPLES = 5_000  # mapped samples behind the scale of imported unit vectors
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def default_library_root() -> Path:
+    """`<SemEdit data folder>/directions`; created when the library first writes."""
+    return semedit_home() / "directions"
+
+
+def generator_key(generator: Generator) -> str:
+    """The generator's checkpoint sha256, or a hash of its weights when it has none."""
+    sha = (generator.source_sha256 or "").lower()
+    if _SHA256.fullmatch(sha):
+        return sha
+    digest = hashlib.sha256()
+    for name, tensor in sorted(generator.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(str(tuple(tensor.shape)).encode())
+        raw = tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8)
+        digest.update(raw.numpy().tobytes())
+    return digest.hexdigest()
+
+
+# --- one file pair ------------------------------------------------------------------------
+
+
+def save_directions(path: Path, directions: Sequence[Direction], *,
+                    meta: Mapping[str, Any] | None = None) -> None:
+    """Write directions to `path` (.npz) and its `.json` sidecar, each atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    np.savez(buffer, **{f"d{i}": d.vector for i, d in enumerate(directions)})
+    data = buffer.getvalue()
+    sidecar = {
+        "format": FILE_FORMAT,
+        "version": FILE_VERSION,
+        "npz_sha256": hashlib.sha256(data).hexdigest(),
+        "meta": dict(meta or {}),
+        "directions": [
+            {"array": f"d{i}", "name": d.name, "space": d.space, "scale": d.scale,
+             "layers": list(d.layers) if d.layers else None, "source": d.source,
+             "description": d.description}
+            for i, d in enumerate(directions)
+        ],
+    }
+    text = json.dumps(sidecar, indent=1, ensure_ascii=False).encode("utf-8")
+    write_atomically(path, lambda stream: stream.write(data))
+    write_atomically(_sidecar(path), lambda stream: stream.write(text))
+
+
+def load_directions(path: Path) -> tuple[list[Direction], dict[str, Any]]:
+    """(directions, meta) saved by `save_directions`; CheckpointError when anything is off."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+        sidecar = json.loads(_sidecar(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(path, f"the direction file cannot be read ({exc})") from exc
+    if (not isinstance(sidecar, dict) or sidecar.get("format") != FILE_FORMAT
+            or sidecar.get("version") != FILE_VERSION):
+        raise CheckpointError(path, "the sidecar is not a SemEdit direction list")
+    if sidecar.get("npz_sha256") != hashlib.sha256(data).hexdigest():
+        raise CheckpointError(path, "the vectors do not match their sidecar (an interrupted "
+                                    "write?)")
+    entries, meta = sidecar.get("directions"), sidecar.get("meta")
+    if not isinstance(entries, list) or not isinstance(meta, dict):
+        raise CheckpointError(path, "the sidecar has no direction list")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            directions = []
+            for entry in entries:
+                vector = arrays[entry["array"]]
+                if vector.dtype != np.float32:
+                    raise ValueError(f"{entry['array']} is {vector.dtype}, not float32")
+                layers = entry["layers"]
+                directions.append(Direction(
+                    entry["name"], entry["space"], vector, entry["scale"],
+                    layers=tuple(layers) if layers is not None else None,
+                    source=entry["source"], description=entry["description"]))
+    except (SemeditError, OSError, ValueError, KeyError, TypeError, EOFError) as exc:
+        raise CheckpointError(path, f"the direction file is damaged ({exc})") from exc
+    return directions, meta
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+# --- the library --------------------------------------------------------------------------
+
+
+class DirectionLibrary:
+    """Built-in, supervised and imported directions of one generator, kept on disk."""
+
+    def __init__(self, root: Path, generator: Generator, *,
+                 ganspace_samples: int = GANSPACE_SAMPLES,
+                 ganspace_components: int = GANSPACE_COMPONENTS,
+                 ganspace_layers: Mapping[int, tuple[int, int]] | None = None, seed: int = 0,
+                 scale_samples: int = SCALE_SAMPLES,
+                 supervised_settings: Mapping[str, Any] | None = None):
+        self.generator = generator
+        self.folder = Path(root) / generator_key(generator)
+        self.ganspace_settings = {
+            "samples": int(ganspace_samples), "components": int(ganspace_components),
+            "seed": int(seed),
+            "layers": {int(k): [int(a), int(b)] for k, (a, b) in (ganspace_layers or {}).items()},
+        }
+        self.scale_samples = int(scale_samples)
+        self.seed = int(seed)
+        self.supervised_settings = dict(supervised_settings or {})
+        self.unreadable: list[Path] = []  # imported files skipped because they are damaged
+        self._builtin: list[Direction] | None = None
+        self._w_samples: np.ndarray | None = None
+        self._code_space: CodeSpace | None = None
+
+    # -- built-in -------------------------------------------------------------------------
+
+    @property
+    def builtin_path(self) -> Path:
+        return self.folder / "builtin.npz"
+
+    @property
+    def supervised_path(self) -> Path:
+        return self.folder / "supervised.npz"
+
+    def builtin(self, *, supervised: bool = False) -> list[Direction]:
+        """GANSpace directions (computed once, then read from the cache), plus the supervised
+        ones when asked (fitted now, which takes minutes, unless cached)."""
+        if self._builtin is None:
+            self._builtin = self._cached_or(self.builtin_path, self._ganspace_meta(),
+                                            self._compute_ganspace)
+        directions = list(self._builtin)
+        if supervised:
+            cached = self.supervised()
+            if not cached:
+                cached = self.supervised_job().run_to_end()
+                self.store_supervised(cached)
+            directions += cached
+        return directions
+
+    def _ganspace_meta(self) -> dict[str, Any]:
+        return {"kind": "ganspace", "algorithm": GANSPACE_VERSION, **self.ganspace_settings}
+
+    def _compute_ganspace(self) -> list[Direction]:
+        s = self.ganspace_settings
+        layers = {k: (a, b) for k, (a, b) in s["layers"].items()}
+        return ganspace_directions(self.generator, samples=s["samples"],
+                                   components=s["components"], seed=s["seed"], layers=layers)
+
+    def _cached_or(self, path: Path, meta: dict[str, Any],
+                   compute: Callable[[], list[Direction]]) -> list[Direction]:
+        expected = json.loads(json.dumps(meta))  # the form it takes after a JSON round trip
+        try:
+            directions, stored = load_directions(path)
+            if stored == expected:
+                return directions
+        except CheckpointError:
+            pass  # missing, damaged or stale: compute it again
+        directions = compute()
+        # A read-only data folder only costs the recomputation next time.
+        with contextlib.suppress(OSError):
+            save_directions(path, directions, meta=meta)
+        return directions
+
+    # -- supervised -----------------------------------------------------------------------
+
+    def supervised_job(self, **settings: Any) -> SupervisedDirectionJob:
+        """A job fitting the supervised directions; pass its result to store_supervised()."""
+        return SupervisedDirectionJob(self.generator, **{**self.supervised_settings,
+                                                         **settings})
+
+    def store_supervised(self, directions: Sequence[Direction]) -> None:
+        save_directions(self.supervised_path, directions, meta={"kind": "supervised"})
+
+    def supervised(self) -> list[Direction]:
+        """The cached supervised directions, or [] when none were fitted (or the cache broke)."""
+        try:
+            directions, _ = load_directions(self.supervised_path)
+        except CheckpointError:
+            return []
+        return directions
+
+    # -- imported -------------------------------------------------------------------------
+
+    @property
+    def imported_folder(self) -> Path:
+        return self.folder / "imported"
+
+    def import_file(self, path: str | Path, *, name: str | None = None,
+                    layers: tuple[int, int] | None = None, scale: float | None = None,
+                    replace: bool = False) -> list[Direction]:
+        """Read a direction file (see direction_io) and keep a copy in the library.
+
+        Unit vectors without a given scale get `sampled_scale` from this generator's mapped
+        samples. An imported name that is taken is refused unless `replace` is set (only
+        imported directions can be replaced).
+        """
+        g = self.generator
+        directions = import_direction_file(
+            path, w_dim=g.w_dim, num_ws=g.num_ws, name=name, layers=layers, scale=scale,
+            code_space=self.code_space(), w_samples=self.w_samples())
+        names = [d.name for d in directions]
+        if len(set(names)) != len(names):
+            raise InvalidInputError(f"{Path(path).name} holds two directions with one name.")
+        fixed = {d.name for d in self.builtin() + self.supervised()}
+        imported = {d.name for d in self.imported()}
+        for d in directions:
+            if d.name in fixed:
+                raise InvalidInputError(f"{d.name!r} is the name of a built-in direction; "
+                                        "import the file under another name.")
+            if d.name in imported and not replace:
+                raise InvalidInputError(f"A direction named {d.name!r} is already imported; "
+                                        "import the file under another name or replace it.")
+        for d in directions:
+            if d.name in imported:
+                self.remove(d.name)
+        save_directions(self._new_import_path(directions[0].name), directions,
+                        meta={"kind": "imported", "file": Path(path).name})
+        return directions
+
+    def imported(self) -> list[Direction]:
+        """All imported directions; damaged files are skipped and listed in `unreadable`."""
+        self.unreadable = []
+        out = []
+        for path, directions in self._import_files():
+            if directions is None:
+                self.unreadable.append(path)
+            else:
+                out += directions
+        return out
+
+    def _import_files(self) -> list[tuple[Path, list[Direction] | None]]:
+        if not self.imported_folder.is_dir():
+            return []
+        out: list[tuple[Path, list[Direction] | None]] = []
+        for path in sorted(self.imported_folder.glob("*.npz")):
+            try:
+                out.append((path, load_directions(path)[0]))
+            except CheckpointError:
+                out.append((path, None))
+        return out
+
+    def _new_import_path(self, name: str) -> Path:
+        path, n = self.imported_folder / f"{name}.npz", 2
+        while path.exists() or _sidecar(path).exists():
+            path, n = self.imported_folder / f"{name}-{n}.npz", n + 1
+        return path
+
+    def remove(self, name: str) -> None:
+        """Forget an imported direction (built-in and supervised ones stay)."""
+        for path, directions in self._import_files():
+            if directions is None or name not in {d.name for d in directions}:
+                continue
+            rest = [d for d in directions if d.name != name]
+            if rest:
+                _, meta = load_directions(path)
+                save_directions(path, rest, meta=meta)
+            else:
+                path.unlink(missing_ok=True)
+                _sidecar(path).unlink(missing_ok=True)
+            return
+        if name in {d.name for d in self.builtin() + self.supervised()}:
+            raise InvalidInputError(f"{name!r} is a built-in direction; only imported "
+                                    "directions can be removed.")
+        raise self._unknown(name)
+
+    # -- all ------------------------------------------------------------------------------
+
+    def list(self) -> list[Direction]:
+        """Built-in, then supervised (when fitted), then imported directions; names unique."""
+        seen: set[str] = set()
+        out = []
+        for d in self.builtin() + self.supervised() + self.imported():
+            if d.name not in seen:
+                seen.add(d.name)
+                out.append(d)
+        return out
+
+    def get(self, name: str) -> Direction:
+        for d in self.list():
+            if d.name == name:
+                return d
+        raise self._unknown(name)
+
+    def _unknown(self, name: str) -> InvalidInputError:
+        names = [d.name for d in self.list()]
+        near = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+        return InvalidInputError(f"There is no direction named {name!r}.{hint}")
+
+    # -- samples --------------------------------------------------------------------------
+
+    def w_samples(self) -> np.ndarray:
+        """Mapped samples (truncation 1) for the scale of imported unit vectors; kept in memory."""
+        if self._w_samples is None:
+            self._w_samples = mapped_samples(self.generator, samples=self.scale_samples,
+                                             seed=self.seed)
+        return self._w_samples
+
+    def code_space(self) -> CodeSpace:
+        if self._code_space is None:
+            self._code_space = CodeSpace(self.generator)
+        return self._code_space
+
+    def rescaled(self, direction: Direction) -> Direction:
+        """`direction` with the scale `slider_scale` gives it on this generator's samples,
+        for unit vectors imported elsewhere (non-unit vectors keep theirs)."""
+        if not is_unit(direction.vector):
+            return direction
+        return dataclasses.replace(direction, scale=sampled_scale(direction, self.w_samples(),
+                                                                  num_ws=self.generator.num_ws,
+                                                                  code_space=self.code_space()))
