@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 
 import core
-from core.commands import align, invert, render, segment
+from core.commands import align, directions, edit, invert, render, segment
 from core.commands import models as models_command
 from core.errors import SemeditError
 
@@ -22,6 +22,8 @@ SUBCOMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "align": align.register,
     "invert": invert.register,
     "render": render.register,
+    "edit": edit.register,
+    "directions": directions.register,
     "segment": segment.register,
 }
 

@@ -6,13 +6,14 @@ import argparse
 
 from core.commands import project_output
 from core.edit.composite import render_document
+from core.edit.library import DirectionLibrary, default_library_root
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("render", help="render a project to an image",
-                              description="Render the project's chunks over its aligned image, "
-                              "or (--full-photo) put the result back into the original photo "
-                              "at full resolution.")
+                              description="Render the project's chunks, with their edits, "
+                              "over its aligned image, or (--full-photo) put the result back "
+                              "into the original photo at full resolution.")
     p.add_argument("project")
     project_output.add_arguments(p)
     p.set_defaults(handler=run)
@@ -20,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     doc, generator = project_output.open_project(args)
-    aligned, changed = render_document(generator, doc)
+    library = DirectionLibrary(default_library_root(), generator)
+    aligned, changed = render_document(generator, doc, directions=library.get)
     project_output.write_output(args, doc, aligned, changed)
     return 0

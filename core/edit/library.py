@@ -160,6 +160,8 @@ class DirectionLibrary:
         self.supervised_settings = dict(supervised_settings or {})
         self.unreadable: list[Path] = []  # imported files skipped because they are damaged
         self._builtin: list[Direction] | None = None
+        # list() is read on every preview render; files change only through this object.
+        self._listing: list[Direction] | None = None
         self._w_samples: np.ndarray | None = None
         self._code_space: CodeSpace | None = None
 
@@ -221,6 +223,7 @@ class DirectionLibrary:
 
     def store_supervised(self, directions: Sequence[Direction]) -> None:
         save_directions(self.supervised_path, directions, meta={"kind": "supervised"})
+        self._listing = None
 
     def supervised(self) -> list[Direction]:
         """The cached supervised directions, or [] when none were fitted (or the cache broke)."""
@@ -249,23 +252,31 @@ class DirectionLibrary:
         directions = import_direction_file(
             path, w_dim=g.w_dim, num_ws=g.num_ws, name=name, layers=layers, scale=scale,
             code_space=self.code_space(), w_samples=self.w_samples())
+        return self.keep(directions, origin=Path(path).name, replace=replace)
+
+    def keep(self, directions: Sequence[Direction], *, origin: str,
+             replace: bool = False) -> list[Direction]:
+        """Store directions made elsewhere (an imported file, the user's own fit) with the
+        imported ones; names must be new unless `replace` (built-in names never)."""
+        directions = list(directions)
         names = [d.name for d in directions]
-        if len(set(names)) != len(names):
-            raise InvalidInputError(f"{Path(path).name} holds two directions with one name.")
+        if not directions or len(set(names)) != len(names):
+            raise InvalidInputError(f"{origin} holds no directions or two with one name.")
         fixed = {d.name for d in self.builtin() + self.supervised()}
         imported = {d.name for d in self.imported()}
         for d in directions:
             if d.name in fixed:
                 raise InvalidInputError(f"{d.name!r} is the name of a built-in direction; "
-                                        "import the file under another name.")
+                                        "choose another name.")
             if d.name in imported and not replace:
-                raise InvalidInputError(f"A direction named {d.name!r} is already imported; "
-                                        "import the file under another name or replace it.")
+                raise InvalidInputError(f"A direction named {d.name!r} is already in the "
+                                        "library; choose another name or replace it.")
         for d in directions:
             if d.name in imported:
                 self.remove(d.name)
         save_directions(self._new_import_path(directions[0].name), directions,
-                        meta={"kind": "imported", "file": Path(path).name})
+                        meta={"kind": "imported", "file": origin})
+        self._listing = None
         return directions
 
     def imported(self) -> list[Direction]:
@@ -298,6 +309,7 @@ class DirectionLibrary:
 
     def remove(self, name: str) -> None:
         """Forget an imported direction (built-in and supervised ones stay)."""
+        self._listing = None
         for path, directions in self._import_files():
             if directions is None or name not in {d.name for d in directions}:
                 continue
@@ -318,13 +330,15 @@ class DirectionLibrary:
 
     def list(self) -> list[Direction]:
         """Built-in, then supervised (when fitted), then imported directions; names unique."""
-        seen: set[str] = set()
-        out = []
-        for d in self.builtin() + self.supervised() + self.imported():
-            if d.name not in seen:
-                seen.add(d.name)
-                out.append(d)
-        return out
+        if self._listing is None:
+            seen: set[str] = set()
+            out = []
+            for d in self.builtin() + self.supervised() + self.imported():
+                if d.name not in seen:
+                    seen.add(d.name)
+                    out.append(d)
+            self._listing = out
+        return list(self._listing)
 
     def get(self, name: str) -> Direction:
         for d in self.list():

@@ -172,7 +172,7 @@ def test_imports_persist_and_can_be_removed(tmp_path, generator, counted):
     assert fresh.get("gs_pc1").scale == pytest.approx(4.0)
     assert len(counted) == 1  # the built-ins were computed once for both instances
 
-    with pytest.raises(InvalidInputError, match="already imported"):
+    with pytest.raises(InvalidInputError, match="already in the library"):
         fresh.import_file(tmp_path / "smile.npy")
     fresh.import_file(tmp_path / "smile.npy", scale=0.5, replace=True)
     assert make(root, generator).get("smile").scale == 0.5
