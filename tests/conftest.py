@@ -25,3 +25,15 @@ def _no_leaked_threads():
         t.join(timeout=2.0)
     still = [t.name for t in leaked if t.is_alive()]
     assert not still, f"test leaked threads: {still}"
+
+
+@pytest.fixture
+def one_torch_thread():
+    """For tiny models: they gain nothing from threads, and OpenMP threads stall badly when
+    other processes share a machine's two cores (use with pytest.mark.usefixtures)."""
+    import torch  # not at the top: GUI-only test runs need not load torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

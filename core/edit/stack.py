@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import InvalidInputError
+from core.observable import Observable
 from core.project.document import Chunk, Document, Edit
 from core.project.history import ValueChange
 
@@ -41,7 +42,7 @@ class EditStackEvent:
     index: int | None = None
 
 
-class EditStacks:
+class EditStacks(Observable[EditStackEvent]):
     """Undoable, observable editing of every chunk's edit stack in `doc`.
 
     `directions`, when given, says which direction names exist (a container of names or a
@@ -54,7 +55,6 @@ class EditStacks:
                  directions: Container[str] | Callable[[str], object] | None = None):
         self.doc = doc
         self.directions = directions
-        self._listeners: list[Callable[[EditStackEvent], None]] = []
 
     # ----------------------------------------------------------------- reading
 
@@ -164,19 +164,6 @@ class EditStacks:
             yield self
         finally:
             self.end_drag()
-
-    # ----------------------------------------------------------------- listeners
-
-    def add_listener(self, callback: Callable[[EditStackEvent], None]) -> None:
-        self._listeners.append(callback)
-
-    def remove_listener(self, callback: Callable[[EditStackEvent], None]) -> None:
-        if callback in self._listeners:
-            self._listeners.remove(callback)
-
-    def _emit(self, event: EditStackEvent) -> None:
-        for callback in list(self._listeners):
-            callback(event)
 
     # ----------------------------------------------------------------- internals
 

@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from core.errors import InvalidInputError
+from core.observable import Observable
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 
@@ -199,7 +200,7 @@ class HistoryEvent:
     item: HistoryItem | None = None
 
 
-class History:
+class History(Observable[HistoryEvent]):
     """A linear undo stack with a memory bound, groups and listeners."""
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES):
@@ -210,7 +211,6 @@ class History:
         self._group_label = ""
         self._group_depth = 0
         self._applying = False
-        self._listeners: list[Callable[[HistoryEvent], None]] = []
 
     # --- recording
 
@@ -376,20 +376,6 @@ class History:
                 self._index -= 1
             total -= int(dropped.nbytes)
             self._emit(HistoryEvent("drop", dropped))
-
-    # --- listeners
-
-    def add_listener(self, callback: Callable[[HistoryEvent], None]) -> None:
-        """Call `callback(event)` after every change of the history."""
-        self._listeners.append(callback)
-
-    def remove_listener(self, callback: Callable[[HistoryEvent], None]) -> None:
-        with contextlib.suppress(ValueError):
-            self._listeners.remove(callback)
-
-    def _emit(self, event: HistoryEvent) -> None:
-        for callback in list(self._listeners):
-            callback(event)
 
 
 # --------------------------------------------------------------------- helpers

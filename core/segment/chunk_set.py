@@ -13,13 +13,14 @@ change to its mask and to its name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from core.errors import InvalidInputError
+from core.observable import Observable
 from core.project.document import Chunk, Document
 from core.project.history import BBox, MaskDiff, ValueChange
 from core.segment import mask_ops
@@ -97,12 +98,11 @@ class PaintStroke:
             self.chunk.mask, result.bbox, result.old_patch, result.new_patch, label))
 
 
-class ChunkSet:
+class ChunkSet(Observable[ChunkSetEvent]):
     """Editing operations on a document's chunks, each undoable through `doc.history`."""
 
     def __init__(self, doc: Document):
         self.doc = doc
-        self._listeners: list[Callable[[ChunkSetEvent], None]] = []
 
     # ----------------------------------------------------------------- reading
 
@@ -362,19 +362,6 @@ class ChunkSet:
         chunk = self.get(ref)
         mask = self.resolved_masks()[self.index_of(chunk)] if resolved else chunk.mask
         return save_mask(path, mask, bits=bits)
-
-    # ----------------------------------------------------------------- listeners
-
-    def add_listener(self, callback: Callable[[ChunkSetEvent], None]) -> None:
-        self._listeners.append(callback)
-
-    def remove_listener(self, callback: Callable[[ChunkSetEvent], None]) -> None:
-        if callback in self._listeners:
-            self._listeners.remove(callback)
-
-    def _emit(self, event: ChunkSetEvent) -> None:
-        for callback in list(self._listeners):
-            callback(event)
 
     # ----------------------------------------------------------------- internals
 

@@ -24,12 +24,7 @@ from tests.checkpoint_writers import random_generator
 W, L = 32, 6  # random_generator(16, w_dim=32): w_dim 32, 6 ws rows
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

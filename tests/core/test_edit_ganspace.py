@@ -14,13 +14,7 @@ from core.edit.ganspace import ganspace_directions, mapped_samples, principal_co
 from core.errors import InvalidInputError
 from tests.checkpoint_writers import random_generator
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import core.edit.library as library_module
 from core.edit.direction_io import is_unit, sampled_scale
@@ -25,12 +24,7 @@ from tests.checkpoint_writers import random_generator
 SETTINGS = {"ganspace_samples": 1000, "ganspace_components": 6, "scale_samples": 400}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -7,19 +7,12 @@ import time
 
 import numpy as np
 import pytest
-import torch
 
 from core.edit.scheduler import ChunkState, LatestWins, PreviewRequest
 from core.errors import InvalidInputError
 from core.project import Document, Edit
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _request(strength: float, mode: str = "edited") -> PreviewRequest:

@@ -20,13 +20,7 @@ from core.errors import CheckpointError, InvalidInputError
 from core.stylegan import images_to_uint8
 from tests.checkpoint_writers import random_generator
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
