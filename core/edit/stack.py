@@ -60,10 +60,6 @@ class EditStacks(Observable[EditStackEvent]):
 
     def get(self, ref: ChunkRef) -> Chunk:
         """A chunk given itself, its name or its index (as `Document.chunk`)."""
-        if isinstance(ref, Chunk):
-            if not any(c is ref for c in self.doc.chunks):
-                raise InvalidInputError(f"Chunk {ref.name!r} is not in this document.")
-            return ref
         return self.doc.chunk(ref)
 
     def edits(self, ref: ChunkRef) -> list[Edit]:

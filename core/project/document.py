@@ -226,15 +226,20 @@ class Document:
         """Remove a chunk by name or index and return it."""
         return self.chunks.pop(self.chunk_index(name_or_index))
 
-    def chunk(self, name_or_index: str | int) -> Chunk:
-        """The chunk with this name or index (see `chunk_index`)."""
+    def chunk(self, name_or_index: Chunk | str | int) -> Chunk:
+        """The chunk with this name or index, or the chunk itself (see `chunk_index`)."""
         return self.chunks[self.chunk_index(name_or_index)]
 
-    def chunk_index(self, name_or_index: str | int) -> int:
-        """Index of a chunk given its name, or its index as an int or a string like "2".
+    def chunk_index(self, name_or_index: Chunk | str | int) -> int:
+        """Index of a chunk given itself, its name, or its index as an int or a string like "2".
 
         A name wins over an index, so a chunk called "2" is found by its name.
         """
+        if isinstance(name_or_index, Chunk):
+            for i, chunk in enumerate(self.chunks):
+                if chunk is name_or_index:
+                    return i
+            raise InvalidInputError(f"Chunk {name_or_index.name!r} is not in this document.")
         if isinstance(name_or_index, bool):
             raise InvalidInputError(f"{name_or_index!r} is not a chunk name or index.")
         if isinstance(name_or_index, str):

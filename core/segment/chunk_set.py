@@ -122,15 +122,10 @@ class ChunkSet(Observable[ChunkSetEvent]):
 
     def get(self, ref: ChunkRef) -> Chunk:
         """A chunk given itself, its name or its index."""
-        if isinstance(ref, Chunk):
-            if not any(c is ref for c in self.doc.chunks):
-                raise InvalidInputError(f"Chunk {ref.name!r} is not in this document.")
-            return ref
         return self.doc.chunk(ref)
 
     def index_of(self, ref: ChunkRef) -> int:
-        chunk = self.get(ref)
-        return next(i for i, c in enumerate(self.doc.chunks) if c is chunk)
+        return self.doc.chunk_index(ref)
 
     def resolved_masks(self) -> list[np.ndarray]:
         """Each chunk's share of the pixels once overlaps are settled (the top chunk wins)."""

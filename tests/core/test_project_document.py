@@ -65,6 +65,11 @@ def test_chunk_index_accepts_names_ints_and_numeric_strings():
     assert doc.chunk_index("1") == 1
     assert doc.chunk_index("0") == 2
     assert doc.chunk("hair").name == "hair"
+    face = doc.chunk("face")
+    assert doc.chunk_index(face) == 1 and doc.chunk(face) is face
+    stranger = Chunk("face", (1, 2, 3), _mask())  # same name, not this document's chunk
+    with pytest.raises(InvalidInputError, match="not in this document"):
+        doc.chunk_index(stranger)
 
 
 def test_chunk_index_errors_list_the_names():
