@@ -54,7 +54,7 @@ from core.invert.codes import ChunkCode, CodeSpace
 from core.invert.masks import ChunkMasks, composite
 from core.invert.pti import with_tuned_weights
 from core.project.document import SPACES, Document
-from core.stylegan import Generator, StyleVectors, uint8_to_images
+from core.stylegan import Generator, StyleVectors, quantised_images, uint8_to_images
 
 DirectionSource = Mapping[str, Direction] | Callable[[str], Direction | None]
 # "difference" maps this many uint8 levels (or the largest difference, if larger) to yellow.
@@ -342,7 +342,7 @@ class EditRenderer:
         if photo_weight is None:
             photo_weight = (1.0 - weights.sum(0, keepdim=True)).clamp(min=0.0)
         out = composite(images, weights, photo_weight, photo)
-        out_u8 = (out.float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)[0].permute(1, 2, 0)
+        out_u8 = quantised_images(out)[0]
         # Locality: untouched pixels are the photo itself, not a float round trip of it.
         touched = (weights > 0).any(0)[0].unsqueeze(-1)
         out_u8 = torch.where(touched, out_u8, photo_u8)

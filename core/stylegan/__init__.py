@@ -6,8 +6,9 @@ from core.stylegan.networks import (
     GeneratorConfig,
     StyleVectors,
     images_to_uint8,
+    quantised_images,
     uint8_to_images,
 )
 
 __all__ = ["Generator", "GeneratorConfig", "StyleVectors", "images_to_uint8", "load_generator",
-           "uint8_to_images"]
+           "quantised_images", "uint8_to_images"]

@@ -350,7 +350,12 @@ def uint8_to_images(rgb: np.ndarray, device: torch.device | str = "cpu") -> torc
     return (x.permute(2, 0, 1).unsqueeze(0) / 127.5) - 1.0
 
 
+def quantised_images(images: torch.Tensor) -> torch.Tensor:
+    """[N, C, H, W] in about [-1, 1] -> uint8 [N, H, W, C] on the same device."""
+    x = (images.detach().float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+    return x.permute(0, 2, 3, 1)
+
+
 def images_to_uint8(images: torch.Tensor) -> np.ndarray:
     """[N, C, H, W] in about [-1, 1] -> uint8 [N, H, W, C] on the host."""
-    x = (images.detach().float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)
-    return x.permute(0, 2, 3, 1).cpu().numpy()
+    return quantised_images(images).cpu().numpy()
