@@ -13,6 +13,8 @@ from core.imageio import Photo
 from core.invert.codes import ChunkCode
 from core.invert.engine import InversionResult, InversionSettings
 from core.project import Document
+from core.project.document import Chunk
+from core.project.history import CompoundItem, MaskDiff, ValueChange
 
 
 def document_from_inversion(*, photo: Photo | None, prepared: PreparedPhoto, names: list[str],
@@ -40,6 +42,52 @@ def document_from_inversion(*, photo: Photo | None, prepared: PreparedPhoto, nam
                       code=code.value.detach().cpu().numpy())
     doc.validate()
     return doc
+
+
+def apply_inversion(doc: Document, chunks: list[Chunk], result: InversionResult,
+                    settings: InversionSettings, *, metrics: dict,
+                    generator_id: str | None, generator_sha256: str | None,
+                    pti_weights: dict[str, np.ndarray] | None = None,
+                    label: str = "Inversion") -> None:
+    """Store an inversion of `chunks` in `doc` as one undo step (the desktop app's path).
+
+    Each chunk gets its code and, as in `document_from_inversion`, the weights the
+    inversion ended with as its mask (overlaps settled, optimised borders), so the
+    project's render reproduces the inversion. `chunks` must still be the document's
+    chunk list: chunks added or removed while the inversion ran make it refuse.
+    """
+    if [id(c) for c in chunks] != [id(c) for c in doc.chunks]:
+        raise InvalidInputError("The chunks were changed while the inversion ran; run the "
+                                "inversion again to include the changes.")
+    if len(result.codes) != len(chunks):
+        raise InvalidInputError(f"{len(result.codes)} codes for {len(chunks)} chunks.")
+    items = []
+    for chunk, code, weights in zip(chunks, result.codes, result.masks, strict=True):
+        new_code = code.value.detach().cpu().numpy().astype(np.float32)
+        items.append(_set_attributes(chunk, {"space": code.space, "code": new_code},
+                                     f"Code of {chunk.name}"))
+        new_mask = weights.detach().cpu().numpy().astype(np.float32)
+        diff = MaskDiff.from_change(chunk.mask, new_mask, chunk.mask, f"Mask of {chunk.name}")
+        if diff is not None:
+            chunk.mask[...] = new_mask
+            items.append(diff)
+    info = {"settings": dataclasses.asdict(settings), "metrics": _finite(metrics)}
+    items.append(_set_attributes(doc, {"inversion": info, "pti_weights": pti_weights,
+                                       "generator_id": generator_id,
+                                       "generator_sha256": generator_sha256}, "Inversion"))
+    doc.history.push(CompoundItem(items, label))
+
+
+def _set_attributes(target: object, values: dict, label: str) -> ValueChange:
+    """Set several attributes now, recorded as one undoable change."""
+    old = {name: getattr(target, name) for name in values}
+
+    def setter(new: dict) -> None:
+        for name, value in new.items():
+            setattr(target, name, value)
+
+    setter(values)
+    return ValueChange(setter, old, dict(values), label)
 
 
 def chunk_codes(doc: Document, device: torch.device | str = "cpu") -> list[ChunkCode]:

@@ -344,6 +344,12 @@ class History(Observable[HistoryEvent]):
         return len(self._items)
 
     @property
+    def last_done(self) -> HistoryItem | None:
+        """The step undo would revert next (None at the start): an editor compares it with
+        the one recorded at saving time to know whether there are unsaved changes."""
+        return self._items[self._index - 1] if self._index else None
+
+    @property
     def nbytes(self) -> int:
         return sum(int(item.nbytes) for item in self._items)
 

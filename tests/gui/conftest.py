@@ -1,4 +1,5 @@
-"""GUI tests fail when a top-level widget outlives its test (napari's rule)."""
+"""GUI tests fail when a top-level widget or a worker thread outlives its test (napari's
+rule). tests/conftest.py already sets QT_QPA_PLATFORM=offscreen."""
 
 from __future__ import annotations
 
@@ -21,3 +22,14 @@ def _no_leaked_widgets(qapp):
         w.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     assert not leaked, f"test leaked top-level widgets: {names}"
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_workers():
+    from semedit_gui.worker import GpuWorker
+
+    yield
+    running = GpuWorker.running_workers()
+    for worker in running:
+        worker.shutdown(5000)
+    assert not running, "test left a GPU worker thread running"

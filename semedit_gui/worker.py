@@ -1,0 +1,234 @@
+"""The one thread that owns the GPU and the models, and the tasks it runs.
+
+A `Task` wraps a function `work(models, task)` from the UI: it runs on the worker thread
+with the worker's `LoadedModels` and either returns its result or is a generator that
+yields progress and returns its result. Long jobs check `task.stop_requested` between
+steps (core's jobs all stop at a flag); nothing is ever killed.
+
+Results travel back by signal. Every signal a UI object connects to is emitted on the UI
+thread: the worker emits a private relay signal whose receiver, the Task, lives on the UI
+thread, so Qt queues the call there (an AutoConnection across threads), and the Task
+re-emits the public signal from that slot. Lambdas connected to a Task therefore never
+run on the worker.
+
+Errors never escape: a `SemeditError` becomes its sentence, a GPU out of memory becomes
+advice, anything else a short message (with the traceback on stderr for bug reports).
+"""
+
+from __future__ import annotations
+
+import inspect
+import queue
+import sys
+import threading
+import time
+import traceback
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from core.errors import SemeditError
+from core.models.loaded import LoadedModels, ModelChoice
+
+OUT_OF_MEMORY = ("The GPU ran out of memory while {what}. Close other programs that use the "
+                 "GPU, use a smaller model, or choose the CPU in Preferences, then try again.")
+
+
+class Task(QObject):
+    """One piece of work for the worker. Connect to its signals before submitting it."""
+
+    progress = Signal(object)
+    succeeded = Signal(object)  # the work's result
+    failed = Signal(str)  # a sentence for the user
+    ended = Signal()  # after succeeded or failed, always
+
+    _relay = Signal(str, object)
+
+    def __init__(self, name: str, work: Callable[[LoadedModels, Task], Any],
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.name = name
+        self.work = work
+        self.result: Any = None
+        self.error: str | None = None
+        self.seconds = 0.0
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._relay.connect(self._deliver)
+
+    def stop(self) -> None:
+        """Ask the work to stop at its next step (it decides what a partial result is)."""
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def done(self) -> bool:
+        """True once the worker has finished with it (its signals may still be queued)."""
+        return self._done.is_set()
+
+    # ----------------------------------------------------------------- worker thread
+
+    def _execute(self, models: LoadedModels) -> None:
+        started = time.perf_counter()
+        try:
+            outcome = self.work(models, self)
+            if inspect.isgenerator(outcome):
+                outcome = yield_all(outcome, lambda item: self._relay.emit("progress", item))
+            self.result = outcome
+            kind, payload = "succeeded", outcome
+        except Exception as error:  # every failure becomes a message
+            self.error = describe_error(error, self.name)
+            kind, payload = "failed", self.error
+        self.seconds = time.perf_counter() - started
+        self._done.set()
+        self._relay.emit(kind, payload)
+
+    # ----------------------------------------------------------------- UI thread
+
+    @Slot(str, object)
+    def _deliver(self, kind: str, payload: object) -> None:
+        if kind == "progress":
+            self.progress.emit(payload)
+            return
+        (self.succeeded if kind == "succeeded" else self.failed).emit(payload)
+        self.ended.emit()
+
+
+def yield_all(generator, on_item: Callable[[Any], None]) -> Any:
+    """Run a generator to its end, handing each item to `on_item`; returns its value."""
+    while True:
+        try:
+            item = next(generator)
+        except StopIteration as finished:
+            return finished.value
+        on_item(item)
+
+
+def describe_error(error: BaseException, what: str) -> str:
+    """The sentence the user sees for an exception raised while doing `what`."""
+    if isinstance(error, SemeditError):
+        return str(error)
+    if _is_out_of_memory(error):
+        _free_gpu_cache()
+        return OUT_OF_MEMORY.format(what=what.lower())
+    traceback.print_exception(error, file=sys.stderr)
+    detail = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
+    return (f"{what} failed unexpectedly ({type(error).__name__}{': ' + detail if detail else ''})."
+            " Your work is safe; please report this with the details printed in the terminal.")
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    import torch
+
+    if isinstance(error, torch.OutOfMemoryError | MemoryError):
+        return True
+    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
+
+
+def _free_gpu_cache() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+class GpuWorker(QThread):
+    """Runs tasks one after another; `shutdown()` stops the current one and joins."""
+
+    _instances: weakref.WeakSet[GpuWorker] = weakref.WeakSet()
+
+    @classmethod
+    def running_workers(cls) -> list[GpuWorker]:
+        """Workers whose thread is still running (tests fail when one outlives its test)."""
+        return [w for w in list(cls._instances) if w.isRunning()]
+
+    def __init__(self, choice: ModelChoice, parent: QObject | None = None):
+        super().__init__(parent)
+        self.setObjectName("SemEditGpuWorker")
+        self._choice = choice
+        self._queue: queue.Queue[Task | None] = queue.Queue()
+        self._current: Task | None = None
+        self._lock = threading.Lock()
+        self._accepting = True
+        self._live: set[Task] = set()  # tasks whose signals may still be queued (UI thread)
+        self.models: LoadedModels | None = None  # created on the worker thread
+        GpuWorker._instances.add(self)
+
+    def submit(self, task: Task) -> Task:
+        """Queue `task`; starts the thread on first use. Refused (failed) after shutdown."""
+        if not self._accepting:
+            task.error = "The app is closing."
+            task.failed.emit(task.error)
+            task.ended.emit()
+            return task
+        if not self.isRunning():
+            self.start()
+        self._live.add(task)
+        task.ended.connect(lambda: self._live.discard(task))
+        self._queue.put(task)
+        return task
+
+    def set_models(self, choice: ModelChoice) -> None:
+        """Use other model files or another device from the next task on."""
+        def switch(models: LoadedModels, _task: Task) -> None:
+            models.use(choice)
+
+        self._choice = choice
+        self.submit(Task("Switching models", switch, self))
+
+    @property
+    def idle(self) -> bool:
+        """True when no task is queued, running or waiting to deliver its signals."""
+        return not self._live
+
+    @property
+    def current(self) -> Task | None:
+        with self._lock:
+            return self._current
+
+    def stop_current(self) -> None:
+        task = self.current
+        if task is not None:
+            task.stop()
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Stop the running task, drop queued ones, end the thread; True when it ended."""
+        self._accepting = False
+        while True:
+            try:
+                dropped = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if dropped is not None:
+                dropped.stop()
+        self.stop_current()
+        if not self.isRunning():
+            return True
+        self._queue.put(None)
+        return self.wait(timeout_ms)
+
+    def run(self) -> None:  # the worker thread
+        while True:
+            task = self._queue.get()
+            if task is None:
+                break
+            if self.models is None:
+                try:
+                    self.models = LoadedModels(self._choice)
+                except Exception as error:  # e.g. a device that went away
+                    self.models = LoadedModels(ModelChoice())
+                    print(f"semedit: {describe_error(error, 'Choosing the device')}",
+                          file=sys.stderr)
+            with self._lock:
+                self._current = task
+            task._execute(self.models)
+            with self._lock:
+                self._current = None
+        if self.models is not None:
+            self.models.release()
+            self.models = None
