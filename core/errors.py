@@ -32,7 +32,12 @@ class NoFaceError(SemeditError):
 
 
 class ModelMissingError(SemeditError):
-    """A model the feature needs is not installed."""
+    """A model the feature needs is not installed; `asset_id` names it when it is a
+    manifest model (so a front end can offer the download)."""
+
+    def __init__(self, message: str, *, asset_id: str | None = None):
+        super().__init__(message)
+        self.asset_id = asset_id
 
 
 class DownloadError(SemeditError):

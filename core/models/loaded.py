@@ -79,7 +79,7 @@ class LoadedModels:
         try:
             path = self.store.resolve(self.choice.vgg or "vgg16-imagenet", "vgg")
         except ModelMissingError as error:
-            raise ModelMissingError(VGG_MISSING) from error
+            raise ModelMissingError(VGG_MISSING, asset_id=error.asset_id) from error
         return self._get("vgg", path, lambda: load_lpips(path, self.device))
 
     def lpips_if_installed(self):

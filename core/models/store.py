@@ -330,7 +330,7 @@ class ModelStore:
         raise ModelMissingError(
             f"Model '{asset.id}' {problem}. Download it with `semedit models download "
             f"{asset.id}`, or if you already have the file, `semedit models import {asset.id} "
-            "FILE`."
+            "FILE`.", asset_id=asset.id
         )
 
 

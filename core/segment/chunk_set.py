@@ -21,7 +21,7 @@ import numpy as np
 
 from core.errors import InvalidInputError
 from core.observable import Observable
-from core.project.document import Chunk, Document
+from core.project.document import SPACES, Chunk, Document
 from core.project.history import BBox, MaskDiff, ValueChange
 from core.segment import mask_ops
 from core.segment.brush import Brush, BrushStroke
@@ -238,6 +238,17 @@ class ChunkSet(Observable[ChunkSetEvent]):
         if len(colour) != 3 or not all(0 <= v <= 255 for v in colour):
             raise InvalidInputError(f"{colour!r} is not a colour (three values 0–255).")
         self._set_property(chunk, "colour", colour, f"Colour of {chunk.name}")
+
+    def set_space(self, ref: ChunkRef, space: str) -> None:
+        """The latent space the chunk will be inverted in; fixed once it has a code."""
+        chunk = self.get(ref)
+        if space not in SPACES:
+            raise InvalidInputError(f"Unknown latent space {space!r}; use one of "
+                                    f"{', '.join(SPACES)}.")
+        if chunk.code is not None and space != chunk.space:
+            raise InvalidInputError(f"Chunk {chunk.name!r} is already inverted in "
+                                    f"{chunk.space}; run the inversion again to change it.")
+        self._set_property(chunk, "space", space, f"Space of {chunk.name}")
 
     def set_visible(self, ref: ChunkRef, visible: bool) -> None:
         chunk = self.get(ref)

@@ -283,3 +283,18 @@ def test_an_edited_chunk_set_round_trips_through_a_project(tmp_path):
         [(c.name, c.colour, c.visible, c.locked) for c in cs.chunks]
     for saved, original in zip(loaded.chunks, cs.chunks, strict=True):
         assert np.abs(saved.mask - original.mask).max() <= 0.5 / 65535 + 1e-7
+
+
+def test_space_is_undoable_and_fixed_once_inverted():
+    doc = Document(aligned=np.zeros((8, 8, 3), np.uint8))
+    chunks = ChunkSet(doc)
+    chunk = chunks.add(name="face")
+    chunks.set_space(chunk, "s")
+    assert chunk.space == "s" and doc.history.labels[-1] == "Space of face"
+    doc.history.undo()
+    assert chunk.space == "wplus"
+    with pytest.raises(InvalidInputError, match="Unknown latent space"):
+        chunks.set_space(chunk, "z")
+    chunk.code = np.zeros((4, 8), np.float32)
+    with pytest.raises(InvalidInputError, match="already inverted"):
+        chunks.set_space(chunk, "w")
