@@ -1,0 +1,469 @@
+"""The model manager dialog: every model of the manifest, and download / import / verify.
+
+File work (network, copying, hashing) runs on a `BackgroundJob` thread, one job at a time;
+the UI thread only reads file sizes. Closing the dialog cancels the job and joins it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from html import escape as _escape
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.errors import SemeditError
+from core.models import AssetStatus, DownloadProgress, ModelStore, VerifyResult, format_bytes
+from semedit_gui.dialogs.background import BackgroundJob
+from semedit_gui.worker import describe_error
+
+StoreFactory = Callable[[], ModelStore]
+
+COLUMNS = ("Model", "Kind", "Needed for", "Size", "Licence", "State")
+PURPOSES = {
+    "generator": "Inversion and editing",
+    "sam": "Automatic chunks and click selection",
+    "vgg": "Inversion quality (LPIPS)",
+}
+_PROGRESS_STEPS = 1000
+_ERROR_STYLE = "color: #c62828;"
+
+
+def describe_state(status: AssetStatus, verified: bool | None = None) -> str:
+    """The state column's words; `verified` is the last Verify result in this dialog."""
+    row_state = status.as_row()["state"]
+    if status.state == "wrong size":
+        return "damaged (wrong size)"
+    if status.state == "partial":
+        return row_state.replace("partial", "partial download", 1)
+    if status.installed and verified is False:
+        return "damaged (failed verification)"
+    if status.installed and verified:
+        return "installed (verified)"
+    return row_state
+
+
+def offer_text(status: AssetStatus, feature: str) -> str:
+    asset = status.asset
+    size = format_bytes(asset.size) if asset.size else "size not published"
+    return f"{feature} needs {asset.id} ({size}, {asset.licence}). Download it now?"
+
+
+def progress_text(progress: DownloadProgress) -> str:
+    done = format_bytes(progress.done_bytes)
+    amount = f"{done} of {format_bytes(progress.total_bytes)}" if progress.total_bytes else done
+    if not progress.bytes_per_second:
+        return amount
+    return f"{amount} · {format_bytes(int(progress.bytes_per_second))}/s"
+
+
+class ModelManagerDialog(QDialog):
+    """Lists the manifest's models; Download, Import, Verify and Open folder act on one row."""
+
+    models_changed = Signal()  # a model was downloaded or imported: the app may reload
+    # "succeeded", "failed" (Verify finding damage too) or "cancelled", after the refresh
+    operation_ended = Signal(str)
+
+    def __init__(self, store_factory: StoreFactory, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("ModelManagerDialog")
+        self.setWindowTitle("Models")
+        self.resize(860, 520)
+        self._store_factory = store_factory
+        self._store: ModelStore | None = None
+        self._statuses: list[AssetStatus] = []
+        self._verified: dict[str, bool] = {}  # asset id -> last Verify outcome
+        self._job: BackgroundJob | None = None
+        self._job_asset = ""
+        self._outcome = ""
+        self._build()
+        self.refresh()
+
+    # ----------------------------------------------------------------- public
+
+    @classmethod
+    def offer(cls, parent: QWidget | None, store_factory: StoreFactory, asset_id: str,
+              reason: str) -> ModelManagerDialog:
+        """Open the dialog on `asset_id` with "<reason> needs <asset>… Download it now?".
+
+        `reason` names the feature ("Click selection"). The dialog opens window-modal and
+        returns at once; it deletes itself when closed. Connect to `models_changed`.
+        """
+        dialog = cls(store_factory, parent)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.select_asset(asset_id)
+        status = dialog.selected_status()
+        if status is not None:
+            dialog.offer_label.setText(offer_text(status, reason))
+            dialog.offer_download_button.setEnabled(not status.installed)
+            dialog.offer_banner.show()
+            dialog.offer_download_button.setDefault(True)
+        dialog.open()
+        return dialog
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def refresh(self) -> None:
+        """Re-read the manifest and the models folder (sizes only, no hashing)."""
+        selected = self.selected_asset_id()
+        try:
+            self._store = self._store_factory()
+            self._statuses = self._store.list()
+        except SemeditError as error:
+            self._store, self._statuses = None, []
+            self._show_error(str(error))
+        self._fill_table()
+        if not (selected and self.select_asset(selected)) and self._statuses:
+            self.table.selectRow(0)
+        self._update_details()
+        self._update_buttons()
+
+    def select_asset(self, asset_id: str) -> bool:
+        for row, status in enumerate(self._statuses):
+            if status.asset.id == asset_id:
+                self.table.selectRow(row)
+                self.table.scrollToItem(self.table.item(row, 0))
+                return True
+        return False
+
+    def selected_asset_id(self) -> str:
+        status = self.selected_status()
+        return status.asset.id if status else ""
+
+    def selected_status(self) -> AssetStatus | None:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        if not rows or rows[0].row() >= len(self._statuses):
+            return None
+        return self._statuses[rows[0].row()]
+
+    def row_texts(self, asset_id: str) -> dict[str, str]:
+        """The table's cells for one asset, keyed by column title (for tests and tooltips)."""
+        for row, status in enumerate(self._statuses):
+            if status.asset.id == asset_id:
+                return {title: self.table.item(row, col).text()
+                        for col, title in enumerate(COLUMNS)}
+        raise KeyError(asset_id)
+
+    def download_selected(self) -> None:
+        status = self.selected_status()
+        if status is None or self.busy or self._store is None:
+            return
+        store, asset_id = self._store, status.asset.id
+        # A file that failed Verify has the right size, so the store would keep it: force.
+        force = self._verified.get(asset_id) is False
+
+        def work(stop: threading.Event) -> Any:
+            return (yield from store.download(asset_id, stop, force=force))
+
+        self._verified.pop(asset_id, None)
+        self._start(f"Downloading {asset_id}", asset_id, work, determinate=True)
+
+    def import_file(self, path: str | Path) -> None:
+        """Copy `path` into the models folder as the selected asset, after checking it."""
+        status = self.selected_status()
+        if status is None or self.busy or self._store is None:
+            return
+        store, asset_id, source = self._store, status.asset.id, Path(path)
+        self._verified.pop(asset_id, None)
+        self._start(f"Importing {source.name} as {asset_id}", asset_id,
+                    lambda stop: store.import_file(asset_id, source, stop=stop),
+                    determinate=False)
+
+    def verify_selected(self) -> None:
+        status = self.selected_status()
+        if status is None or self.busy or self._store is None:
+            return
+        store, asset_id = self._store, status.asset.id
+        self._start(f"Checking {asset_id}", asset_id,
+                    lambda stop: store.verify(asset_id, stop=stop), determinate=False)
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+            self.cancel_button.setEnabled(False)
+            self.status_label.setText(f"{self._job.name}: stopping…")
+
+    def shutdown(self) -> None:
+        """Cancel a running job and wait for its thread (idempotent)."""
+        job, self._job = self._job, None
+        if job is None:
+            return
+        job.cancel()
+        job.join()
+        job.blockSignals(True)  # its queued results are for a dialog that is going away
+        job.deleteLater()
+        self._reset_progress()
+        self._update_buttons()
+
+    # ----------------------------------------------------------------- closing
+
+    def done(self, result: int) -> None:
+        self.shutdown()
+        super().done(result)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    # ----------------------------------------------------------------- building
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+
+        self.offer_banner = QFrame(self)
+        self.offer_banner.setFrameShape(QFrame.Shape.StyledPanel)
+        banner = QHBoxLayout(self.offer_banner)
+        self.offer_label = QLabel(self.offer_banner)
+        self.offer_label.setWordWrap(True)
+        self.offer_download_button = QPushButton("Download now", self.offer_banner)
+        self.offer_download_button.clicked.connect(self.download_selected)
+        banner.addWidget(self.offer_label, 1)
+        banner.addWidget(self.offer_download_button)
+        self.offer_banner.hide()
+        layout.addWidget(self.offer_banner)
+
+        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COLUMNS.index("Needed for"), QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        layout.addWidget(self.table, 1)
+
+        self.details_label = QLabel(self)
+        self.details_label.setWordWrap(True)
+        self.details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.details_label)
+
+        buttons = QHBoxLayout()
+        self.download_button = QPushButton("Download", self)
+        self.import_button = QPushButton("Import local file…", self)
+        self.verify_button = QPushButton("Verify", self)
+        self.open_folder_button = QPushButton("Open folder", self)
+        self.download_button.clicked.connect(self.download_selected)
+        self.import_button.clicked.connect(self._choose_import_file)
+        self.verify_button.clicked.connect(self.verify_selected)
+        self.open_folder_button.clicked.connect(self._open_folder)
+        for button in (self.download_button, self.import_button, self.verify_button,
+                       self.open_folder_button):
+            button.setAutoDefault(False)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+
+        progress_row = QHBoxLayout()
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setRange(0, _PROGRESS_STEPS)
+        self.progress_bar.setValue(0)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setAutoDefault(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        progress_row.addWidget(self.progress_bar, 1)
+        progress_row.addWidget(self.cancel_button)
+        layout.addLayout(progress_row)
+
+        self.status_label = QLabel(self)
+        self.status_label.setWordWrap(True)
+        layout.addWidget(self.status_label)
+        self.error_label = QLabel(self)
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet(_ERROR_STYLE)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.hide()
+        layout.addWidget(self.error_label)
+
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        box.rejected.connect(self.reject)
+        layout.addWidget(box)
+        self._reset_progress()
+
+    def _fill_table(self) -> None:
+        self.table.blockSignals(True)  # one details update after the refill, not one per row
+        self.table.setRowCount(len(self._statuses))
+        for row, status in enumerate(self._statuses):
+            asset = status.asset
+            cells = (asset.id, asset.kind, PURPOSES.get(asset.kind, ""),
+                     status.as_row()["size"], asset.licence,
+                     describe_state(status, self._verified.get(asset.id)))
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(asset.description)
+                self.table.setItem(row, col, item)
+        self.table.clearSelection()
+        self.table.blockSignals(False)
+
+    # ----------------------------------------------------------------- state
+
+    def _selection_changed(self) -> None:
+        self._update_details()
+        self._update_buttons()
+
+    def _update_details(self) -> None:
+        status = self.selected_status()
+        if status is None:
+            self.details_label.setText("")
+            return
+        asset = status.asset
+        checks = ", ".join(asset.published_checks) or "none published (recorded on first use)"
+        lines = [f"<b>{_escape(asset.id)}</b> — {_escape(asset.description)}",
+                 f"Licence: {_escape(asset.licence)}",
+                 f"Published checks: {_escape(checks)}",
+                 f"File: {_escape(str(status.path))}"]
+        if asset.source:
+            lines.insert(2, f"Source: {_escape(asset.source)}")
+        self.details_label.setText("<br>".join(lines))
+
+    def _update_buttons(self) -> None:
+        status = self.selected_status()
+        idle = not self.busy and status is not None
+        failed_verify = status is not None and self._verified.get(status.asset.id) is False
+        can_download = status is not None and (not status.installed or failed_verify)
+        self.download_button.setEnabled(idle and can_download)
+        if status is not None and status.state == "partial":
+            self.download_button.setText("Resume download")
+        elif status is not None and (status.exists or failed_verify):
+            self.download_button.setText("Download again")
+        else:
+            self.download_button.setText("Download")
+        self.import_button.setEnabled(idle)
+        self.verify_button.setEnabled(idle and status is not None and status.exists)
+        self.open_folder_button.setEnabled(not self.busy and self._store is not None)
+        self.offer_download_button.setEnabled(idle and can_download)
+        self.cancel_button.setEnabled(self.busy and not self._job.cancel_requested)
+        self.table.setEnabled(not self.busy)
+
+    # ----------------------------------------------------------------- jobs
+
+    def _start(self, name: str, asset_id: str, work: Callable[[threading.Event], Any], *,
+               determinate: bool) -> None:
+        self._clear_error()
+        self._outcome = ""
+        job = BackgroundJob(name, work, self)
+        job.progress.connect(self._on_progress)
+        job.succeeded.connect(self._on_succeeded)
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(self._on_cancelled)
+        job.ended.connect(self._on_ended)
+        self._job, self._job_asset = job, asset_id
+        self.progress_bar.setRange(0, _PROGRESS_STEPS if determinate else 0)  # 0..0: busy
+        self.progress_bar.setValue(0)
+        self.status_label.setText(f"{name}…")
+        self._update_buttons()
+        job.start()
+
+    def _on_progress(self, progress: object) -> None:
+        if self._job is None or not isinstance(progress, DownloadProgress):
+            return
+        fraction = progress.fraction
+        if fraction is None:
+            self.progress_bar.setRange(0, 0)
+        else:
+            self.progress_bar.setRange(0, _PROGRESS_STEPS)
+            self.progress_bar.setValue(round(fraction * _PROGRESS_STEPS))
+        self.status_label.setText(f"{self._job.name}: {progress_text(progress)}")
+
+    def _on_succeeded(self, result: object) -> None:
+        asset_id = self._job_asset
+        self._outcome = "succeeded"
+        self.progress_bar.setRange(0, _PROGRESS_STEPS)  # a busy bar becomes a full one
+        self.progress_bar.setValue(_PROGRESS_STEPS)
+        if isinstance(result, VerifyResult):
+            self._verified[asset_id] = result.ok
+            if result.ok:
+                self.status_label.setText(result.message)
+            else:
+                self._outcome = "failed"
+                self.status_label.setText("")
+                self._show_error(result.message)
+            return
+        self.status_label.setText(f"{asset_id} is installed in {result}.")
+        self.models_changed.emit()
+
+    def _on_failed(self, error: object) -> None:
+        name = self._job.name if self._job else "The operation"
+        self._outcome = "failed"
+        self.status_label.setText("")
+        if isinstance(error, BaseException):
+            self._show_error(describe_error(error, name))
+        else:
+            self._show_error(f"{name} failed: {error}")
+
+    def _on_cancelled(self) -> None:
+        name = self._job.name if self._job else "The operation"
+        self._outcome = "cancelled"
+        kept = " The part already downloaded is kept; Resume continues from it." \
+            if name.startswith("Downloading") else ""
+        self.status_label.setText(f"{name} was cancelled.{kept}")
+
+    def _on_ended(self) -> None:
+        job, self._job = self._job, None
+        outcome = self._outcome
+        if job is not None:
+            job.join()  # its last signal is out: the thread is ending
+            job.deleteLater()
+        self._reset_progress(keep_value=outcome == "succeeded")
+        self.refresh()
+        self.operation_ended.emit(outcome)
+
+    def _reset_progress(self, *, keep_value: bool = False) -> None:
+        value = self.progress_bar.value() if keep_value else 0
+        self.progress_bar.setRange(0, _PROGRESS_STEPS)
+        self.progress_bar.setValue(max(0, value))
+        self.cancel_button.setEnabled(False)
+
+    # ----------------------------------------------------------------- actions
+
+    def _choose_import_file(self) -> None:
+        status = self.selected_status()
+        if status is None or self.busy:
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self, f"Import a file as {status.asset.id}", str(Path.home()),
+            "Model files (*.pkl *.pth *.pt);;All files (*)")
+        if path:
+            self.import_file(path)
+
+    def _open_folder(self) -> None:
+        if self._store is None:
+            return
+        root = self._store.root
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            self._show_error(f"Cannot create the models folder {root}: {error.strerror or error}.")
+            return
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(root))):
+            self._show_error(f"Could not open {root} in the file manager.")
+
+    def _show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.show()
+
+    def _clear_error(self) -> None:
+        self.error_label.clear()
+        self.error_label.hide()
