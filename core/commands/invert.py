@@ -31,12 +31,10 @@ from core.invert import (
     ReconstructionLoss,
     load_lpips,
 )
-from core.invert.codes import CodeSpace
 from core.invert.losses import VGG_MISSING, Lpips
-from core.invert.masks import composite
 from core.invert.metrics import reconstruction_metrics
 from core.invert.pti import PivotalTuningJob, PtiSettings
-from core.invert.workflow import document_from_inversion
+from core.invert.workflow import composite_with, document_from_inversion
 from core.project import save_project
 from core.segment.mask_io import load_mask
 from core.segment.mask_ops import resolve_overlaps
@@ -117,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
                                PtiSettings(steps=args.pti_steps, seed=args.seed), loss)
         interrupted = _run_with_progress(pti, "Tuning (PTI)")
         pti_weights = pti.tuned_weights()
-        result.output = _composite_with(pti.tuned_generator(), result, job)
+        result.output = composite_with(pti.tuned_generator(), result, job)
     output = images_to_uint8(result.output)[0]
     metrics = reconstruction_metrics(prepared.aligned, output, lpips=lpips_model,
                                      faces=prepared.face is not None)
@@ -165,13 +163,6 @@ def _unique(name: str, taken: list[str]) -> str:
     while candidate in taken:
         candidate, n = f"{name}-{n}", n + 1
     return candidate
-
-
-@torch.no_grad()
-def _composite_with(generator, result, job: InversionJob) -> torch.Tensor:
-    images = CodeSpace(generator).render(result.codes)
-    chunk, photo = job.masks()
-    return composite(images, chunk, photo, job.target).cpu()
 
 
 def _run_with_progress(job: InversionJob | PivotalTuningJob, label: str) -> bool:

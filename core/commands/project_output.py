@@ -15,10 +15,8 @@ from core.commands.common import (
     load_generator_argument,
 )
 from core.errors import ImageError, InvalidInputError
-from core.face import paste_back
-from core.face.align import AlignTransform
-from core.imageio import decode_photo, save_image
 from core.project import Document, load_project
+from core.project.export import export_image
 from core.stylegan import Generator
 
 
@@ -49,16 +47,9 @@ def open_project(args: argparse.Namespace) -> tuple[Document, Generator]:
 def write_output(args: argparse.Namespace, doc: Document, aligned: np.ndarray,
                  changed: np.ndarray, **report: object) -> None:
     """Write the aligned result, or paste it back into the photo (--full-photo); print JSON."""
-    if not args.full_photo:
-        save_image(args.output, aligned)
-        print(json.dumps({"output": args.output, "size": list(aligned.shape[:2]), **report}))
-        return
-    if doc.photo_bytes is None or doc.transform is None:
-        raise InvalidInputError(f"{args.project} holds no original photo to paste back into.")
-    photo = decode_photo(doc.photo_bytes, doc.photo_name or "photo")
-    full = paste_back(photo.rgb, aligned, AlignTransform.from_json(doc.transform), changed)
-    save_image(args.output, full, icc_profile=photo.icc_profile, exif=photo.exif)
-    print(json.dumps({"output": args.output, "size": [full.shape[1], full.shape[0]], **report}))
+    written = export_image(doc, aligned, changed, args.output, full_photo=args.full_photo)
+    print(json.dumps({"output": args.output, "size": [written.shape[1], written.shape[0]],
+                      **report}))
 
 
 def refuse_to_overwrite_original(output: Path, photo_bytes: bytes | None) -> None:

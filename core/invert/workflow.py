@@ -10,8 +10,9 @@ import torch
 from core.errors import InvalidInputError
 from core.face.prepare import PreparedPhoto
 from core.imageio import Photo
-from core.invert.codes import ChunkCode
+from core.invert.codes import ChunkCode, CodeSpace
 from core.invert.engine import InversionResult, InversionSettings
+from core.invert.masks import composite
 from core.project import Document
 from core.project.document import Chunk
 from core.project.history import CompoundItem, MaskDiff, ValueChange
@@ -88,6 +89,14 @@ def _set_attributes(target: object, values: dict, label: str) -> ValueChange:
 
     setter(values)
     return ValueChange(setter, old, dict(values), label)
+
+
+@torch.no_grad()
+def composite_with(generator, result: InversionResult, job) -> torch.Tensor:
+    """The inversion's composite re-rendered with another generator (PTI's tuned one)."""
+    images = CodeSpace(generator).render(result.codes)
+    chunk, photo = job.masks()
+    return composite(images, chunk, photo, job.target).cpu()
 
 
 def chunk_codes(doc: Document, device: torch.device | str = "cpu") -> list[ChunkCode]:

@@ -14,6 +14,8 @@ project loader runs it on everything it reads, and `save_project` before writing
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import math
 import re
@@ -164,6 +166,16 @@ class Document:
         _check_unique_names(self.chunks)
         _check_code_shapes(self.chunks)
         _check_pti(self.pti_weights)
+
+    def snapshot(self) -> Document:
+        """A copy another thread can read while this one keeps changing (masks, codes and
+        edits copied; photo bytes and PTI weights shared, they are only ever replaced);
+        its history is empty."""
+        chunks = [dataclasses.replace(
+            c, mask=c.mask.copy(), code=None if c.code is None else c.code.copy(),
+            edits=[dataclasses.replace(e) for e in c.edits]) for c in self.chunks]
+        return dataclasses.replace(self, chunks=chunks, inversion=copy.deepcopy(self.inversion),
+                                   transform=copy.deepcopy(self.transform), history=History())
 
     def _check_resolution(self) -> None:
         if not isinstance(self.resolution, int) or isinstance(self.resolution, bool) \
