@@ -84,8 +84,10 @@ def _read_nvidia_pickle(path: Path) -> CheckpointContents:
             path, f"refused: {exc} (it was not executed; a network pickle needs only tensors "
             "and settings)"
         ) from exc
-    except (EOFError, pickle.UnpicklingError, ValueError, TypeError, MemoryError) as exc:
-        raise CheckpointError(path, f"the file is truncated or corrupt ({exc})") from exc
+    except Exception as exc:  # the allow-list ran no code: any other failure is corruption
+        # (an unknown opcode is a KeyError, stack underflow an IndexError, and so on).
+        raise CheckpointError(path, f"the file is truncated or corrupt ({type(exc).__name__}: "
+                              f"{exc})") from exc
 
     try:
         return _nvidia_contents(path, data)

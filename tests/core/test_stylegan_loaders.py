@@ -161,6 +161,16 @@ def test_truncated_nvidia_pickle(tmp_path):
     assert str(path) in str(info.value)
 
 
+@pytest.mark.parametrize("garbage", [b"\x80\x04not really a pickle",  # unknown opcode
+                                     b"\x80\x04a.",  # append to an empty stack
+                                     b"\x80\x04\x95" + b"\xff" * 8])  # a frame past the end
+def test_garbage_that_looks_like_a_pickle(tmp_path, garbage):
+    path = tmp_path / "garbage.pkl"
+    path.write_bytes(garbage)
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        load_generator(path)
+
+
 def test_truncated_rosinality_checkpoint(tmp_path):
     data = (DATA / "rosinality_tiny.pt").read_bytes()
     path = tmp_path / "cut.pt"
