@@ -38,9 +38,11 @@ class EditorSession(QObject):
         self.path = path
         self.chunk_set = ChunkSet(doc)
         self.edit_stacks = EditStacks(doc, directions=directions)
+        self.photo_path: Path | None = None  # where a new document's photo was opened from
         self.revision = 0  # bumped whenever masks change (not part of preview snapshots)
         self._selected = doc.chunks[-1] if doc.chunks else None
         self._saved_at: object = doc.history.last_done if path else _NOTHING_SAVED
+        self._unsaved_copy = False  # a recovered autosave: unsaved until saved somewhere
         self._was_dirty = self.dirty
         self.chunk_set.add_listener(self._on_chunks)
         self.edit_stacks.add_listener(self._on_edits)
@@ -72,15 +74,25 @@ class EditorSession(QObject):
     @property
     def dirty(self) -> bool:
         """True when the document differs from its file (or has never been saved)."""
-        if self._saved_at is _NOTHING_SAVED:
-            return bool(self.doc.chunks) or len(self.doc.history) > 0 or self.path is None
+        if self._unsaved_copy:
+            return True
+        if self._saved_at is _NOTHING_SAVED:  # a photo just opened is not a change yet
+            return self.doc.history.last_done is not None
         return self.doc.history.last_done is not self._saved_at
 
-    def mark_saved(self, path: Path) -> None:
-        self._saved_at = self.doc.history.last_done
+    def mark_saved(self, path: Path, saved_at: object = _NOTHING_SAVED) -> None:
+        """The document was written to `path` as it was at history step `saved_at`
+        (default: now; a save that ran in the background passes the step it copied)."""
+        self._saved_at = self.doc.history.last_done if saved_at is _NOTHING_SAVED else saved_at
+        self._unsaved_copy = False
         if path != self.path:
             self.path = path
             self.path_changed.emit(path)
+        self._update_dirty()
+
+    def mark_recovered(self) -> None:
+        """The document came from an autosave: it differs from any file until saved."""
+        self._unsaved_copy = True
         self._update_dirty()
 
     @property

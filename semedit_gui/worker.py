@@ -25,7 +25,7 @@ import time
 import traceback
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -53,6 +53,7 @@ class Task(QObject):
         self.work = work
         self.result: Any = None
         self.error: str | None = None
+        self.exception: BaseException | None = None  # what failed, for e.g. a missing model
         self.seconds = 0.0
         self._stop = threading.Event()
         self._done = threading.Event()
@@ -82,6 +83,7 @@ class Task(QObject):
             self.result = outcome
             kind, payload = "succeeded", outcome
         except Exception as error:  # every failure becomes a message
+            self.exception = error
             self.error = describe_error(error, self.name)
             kind, payload = "failed", self.error
         self.seconds = time.perf_counter() - started
@@ -140,7 +142,7 @@ def _free_gpu_cache() -> None:
 class GpuWorker(QThread):
     """Runs tasks one after another; `shutdown()` stops the current one and joins."""
 
-    _instances: weakref.WeakSet[GpuWorker] = weakref.WeakSet()
+    _instances: ClassVar[weakref.WeakSet[GpuWorker]] = weakref.WeakSet()
 
     @classmethod
     def running_workers(cls) -> list[GpuWorker]:
@@ -157,6 +159,9 @@ class GpuWorker(QThread):
         self._accepting = True
         self._live: set[Task] = set()  # tasks whose signals may still be queued (UI thread)
         self.models: LoadedModels | None = None  # created on the worker thread
+        # Written by the worker, read by the status bar (plain values: safe to read).
+        self.device_text = ""
+        self.gpu_memory_bytes: int | None = None
         GpuWorker._instances.add(self)
 
     def submit(self, task: Task) -> Task:
@@ -229,6 +234,17 @@ class GpuWorker(QThread):
             task._execute(self.models)
             with self._lock:
                 self._current = None
+            self._record_device()
         if self.models is not None:
             self.models.release()
             self.models = None
+
+    def _record_device(self) -> None:
+        import torch
+
+        from core.device import describe_device
+
+        device = self.models.device
+        self.device_text = describe_device(device)
+        self.gpu_memory_bytes = (torch.cuda.memory_allocated(device)
+                                 if device.type == "cuda" else None)

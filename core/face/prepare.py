@@ -35,6 +35,32 @@ class PreparedPhoto:
         return points[:, :2].astype(np.float32)
 
 
+def landmarks_in_aligned(aligned: np.ndarray, transform: AlignTransform | None = None,
+                         photo_rgb: np.ndarray | None = None) -> np.ndarray:
+    """The 68 landmarks [68, 2] of a saved project's face, in aligned-image pixels.
+
+    Detected on the original photo when there is one (small aligned images such as 256²
+    are too coarse for the detector) and mapped through the alignment: of the faces found,
+    the one nearest the aligned frame's centre. Otherwise detected on the aligned image.
+    """
+    size = aligned.shape[0]
+    if transform is not None and photo_rgb is not None:
+        to_aligned = transform.photo_to_aligned(size)
+        best, best_distance = None, np.inf
+        for face in detect_faces(photo_rgb):
+            points = np.c_[face.landmarks, np.ones(len(face.landmarks))] @ to_aligned.T
+            distance = float(np.linalg.norm(points[:, :2].mean(axis=0) - size / 2))
+            if distance < best_distance:
+                best, best_distance = points[:, :2], distance
+        if best is not None and best_distance < size / 2:
+            return best.astype(np.float32)
+    faces = detect_faces(aligned)
+    if not faces:
+        raise NoFaceError("No face was found in the image, so face landmarks are not "
+                          "available; paint the chunks instead.")
+    return faces[0].landmarks.astype(np.float32)
+
+
 def prepare_photo(photo: Photo, resolution: int, *, align: bool = True,
                   face_index: int | None = None) -> PreparedPhoto:
     """Align the chosen face (largest unless `face_index`), or centre-crop with align=False.

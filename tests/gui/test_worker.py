@@ -24,8 +24,7 @@ def test_generator_task_reports_progress_and_result_on_the_ui_thread(qtbot, work
 
     def work(models, task):
         seen.append(("work", threading.get_ident()))
-        for i in range(3):
-            yield i
+        yield from range(3)
         return "done"
 
     task = Task("Counting", work)
