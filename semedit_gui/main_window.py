@@ -45,6 +45,7 @@ from semedit_gui.preview import PreviewController
 from semedit_gui.sam_tool import SamTool
 from semedit_gui.session import EditorSession
 from semedit_gui.settings import AppSettings
+from semedit_gui.welcome import WelcomePage, sample_photo
 from semedit_gui.worker import GpuWorker, Task
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
@@ -107,16 +108,18 @@ class MainWindow(QMainWindow):
         self.canvas.message.connect(self.show_message)
         self.canvas.cursor_moved.connect(self._on_cursor)
         self.message_bar = MessageBar()
-        self.placeholder = QLabel("Open a portrait photo or a .semedit project to start "
-                                  "editing (File ▸ Open, or drop a file here).")
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setObjectName("canvasPlaceholder")
+        self.welcome = WelcomePage()
+        self.welcome.open_requested.connect(self.choose_and_open)
+        self.welcome.sample_requested.connect(lambda: self.open_path(sample_photo()))
+        self.welcome.recent_requested.connect(self._open_recent)
+        self.welcome.download_requested.connect(self.download_model)
+        self.welcome.import_requested.connect(self.import_model)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.message_bar)
-        layout.addWidget(self.placeholder, 1)
+        layout.addWidget(self.welcome, 1)
         layout.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
 
@@ -300,6 +303,38 @@ class MainWindow(QMainWindow):
         if dialog is not None:
             dialog.models_changed.connect(self._on_models_changed)
 
+    def refresh_welcome(self) -> None:
+        try:
+            store = self._model_store()
+        except SemeditError:
+            store = None
+        self.welcome.refresh(store, self.settings.generator, self.settings.recent_files)
+
+    def download_model(self, asset_id: str) -> ModelManagerDialog:
+        """The model manager, downloading `asset_id` (the welcome page's Download)."""
+        dialog = self._manager_dialog(asset_id)
+        dialog.download_selected()
+        return dialog
+
+    def import_model(self, asset_id: str, path: Path | None = None) -> ModelManagerDialog | None:
+        """Import a file the user already has as `asset_id` (checked before it is used)."""
+        if path is None:
+            chosen, _ = QFileDialog.getOpenFileName(self, f"Choose your copy of {asset_id}")
+            if not chosen:
+                return None
+            path = Path(chosen)
+        dialog = self._manager_dialog(asset_id)
+        dialog.import_file(path)
+        return dialog
+
+    def _manager_dialog(self, asset_id: str) -> ModelManagerDialog:
+        dialog = ModelManagerDialog(self._model_store, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.models_changed.connect(self._on_models_changed)
+        dialog.select_asset(asset_id)
+        dialog.show()
+        return dialog
+
     def _model_store(self):
         from core.models import ModelStore, load_manifest, models_dir
 
@@ -333,7 +368,9 @@ class MainWindow(QMainWindow):
             self.session.deleteLater()
         self.session = session
         has_doc = session is not None
-        self.placeholder.setVisible(not has_doc)
+        self.welcome.setVisible(not has_doc)
+        if not has_doc:
+            self.refresh_welcome()
         self.canvas.setVisible(has_doc)
         self.canvas.set_session(session)
         for panel in (self.chunks_panel, self.edits_panel, self.history_panel):
@@ -780,6 +817,8 @@ class MainWindow(QMainWindow):
             self._load_directions()
         apply_theme(QApplication.instance(), settings.theme)
         self._apply_autosave_interval()
+        if self.session is None:
+            self.refresh_welcome()
 
     def open_model_manager(self) -> None:
         dialog = ModelManagerDialog(self._model_store, self)
@@ -789,6 +828,8 @@ class MainWindow(QMainWindow):
 
     def _on_models_changed(self) -> None:
         self.show_message("Models updated.")
+        if self.session is None:
+            self.refresh_welcome()
 
     def _save_settings(self) -> None:
         try:
@@ -842,6 +883,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._closing = True
+        for dialog in self.findChildren(ModelManagerDialog):
+            dialog.close()  # cancels and joins its download
         self.autosave_timer.stop()
         self.status_timer.stop()
         self.stop_inversion()

@@ -250,3 +250,60 @@ def test_drop_a_photo_opens_it(qtbot, tmp_path, photo):
         window.dropEvent(event)
     assert window.session.doc.photo_name == "astronaut.png"
     window.close()
+
+
+def test_segment_anything_clicks_make_a_chunk(qtbot, tmp_path, photo):
+    from core.segment.sam import SamSegmenter, load_sam
+    from tests.sam_writers import write_tiny_sam
+
+    sam_path = write_tiny_sam(tmp_path / "tiny_sam.pth")
+    window = make_window(qtbot, tmp_path, sam=str(sam_path))
+    open_photo(qtbot, window, photo)
+    window.set_tool("sam")
+    view = window.canvas
+    with qtbot.waitSignal(window.sam_tool.candidate_changed, timeout=WAIT_MS,
+                          check_params_cb=lambda mask: mask is not None):
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
+                         pos=view.mapFromScene(QPointF(16.5, 16.5)))
+    candidate = window.sam_tool.candidate
+    expected = SamSegmenter(load_sam(sam_path, "cpu"))
+    expected.set_image(window.session.doc.aligned)
+    assert np.array_equal(candidate > 0.5, expected.predict([(16.0, 16.0)], [1]).mask)
+    window.sam_tool.new_chunk_action.trigger()
+    chunk = window.session.doc.chunks[-1]
+    assert np.array_equal(chunk.mask, candidate) and window.session.selected is chunk
+    assert window.sam_tool.candidate is None  # the clicks were used up
+    window.ask_unsaved_changes = lambda: "discard"
+    window.close()
+
+
+def test_stop_keeps_a_partial_result_and_continue_resumes(qtbot, tmp_path, photo):
+    window = make_window(qtbot, tmp_path)
+    open_photo(qtbot, window, photo)
+    window.session.chunk_set.add(np.ones((32, 32), np.float32), name="all")
+    panel = window.inversion_panel
+    panel.loss.setCurrentIndex(panel.loss.findData("l2"))
+    panel.steps.setValue(100_000)
+    progressed = []
+    task = window.run_inversion(panel.settings(), "l2", 0)
+    task.progress.connect(lambda update: progressed.append(update.progress.step))
+    qtbot.waitUntil(lambda: len(progressed) >= 3, timeout=WAIT_MS)
+    assert panel.stop_button.isEnabled()
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    finish(qtbot, task)
+    chunk = window.session.doc.chunks[0]
+    steps = window.session.doc.inversion["metrics"]["steps"]
+    assert chunk.code is not None and 3 <= steps < 100_000
+    assert window.session.doc.history.labels[-1] == "Inversion (stopped)"
+    assert "Stopped" in panel.metrics.text() and panel.continue_button.isEnabled()
+
+    first_code = chunk.code.copy()
+    panel.steps.setValue(5)
+    qtbot.mouseClick(panel.continue_button, Qt.MouseButton.LeftButton)
+    finish(qtbot, window._inversion_task)
+    assert window.session.doc.inversion["metrics"]["steps"] == 5
+    assert not np.array_equal(chunk.code, first_code)
+    window.undo()
+    assert np.array_equal(chunk.code, first_code)  # one undo step per run
+    window.ask_unsaved_changes = lambda: "discard"
+    window.close()
