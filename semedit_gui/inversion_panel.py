@@ -187,5 +187,5 @@ class InversionPanel(QWidget):
             value = metrics.get(key)
             if value is not None:
                 parts.append(f"{label} {value:.4f}")
-        parts.append(f"{metrics.get('steps', 0)} steps in {metrics.get('seconds', 0):.1f} s")
+        parts.append(f"{metrics.get('steps') or 0} steps in {metrics.get('seconds') or 0:.1f} s")
         self.metrics.setText(("Stopped: " if stopped else "Done: ") + ", ".join(parts))

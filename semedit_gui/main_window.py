@@ -388,6 +388,10 @@ class MainWindow(QMainWindow):
             session.document_changed.connect(self._on_document_changed)
             self.preview.set_session(session)
             self._load_directions()
+            metrics = (doc.inversion or {}).get("metrics")
+            self.inversion_panel.show_started(1)
+            if metrics:
+                self.inversion_panel.show_finished(metrics, stopped=False)
         for action in (self.save_action, self.save_as_action, self.export_action,
                        self.export_masks_action, self.close_action, self.auto_chunks_action):
             action.setEnabled(has_doc)
@@ -759,6 +763,7 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.canvas.set_image(result.image)
             self.render_label.setText(f"render {result.seconds * 1000:.0f} ms")
+            self._update_status()
 
     # ----------------------------------------------------------------- view toggles
 
