@@ -182,11 +182,11 @@ def invert(snapshot: Document, settings, *, loss_kind: str = "lpips", pti_steps:
         import torch
 
         from core.invert import InversionJob, ReconstructionLoss
-        from core.invert.metrics import reconstruction_metrics
+        from core.invert.metrics import inversion_metrics
         from core.invert.pti import PivotalTuningJob, PtiSettings
         from core.invert.workflow import chunk_codes, composite_with
         from core.segment.mask_ops import resolve_overlaps
-        from core.stylegan import images_to_uint8, uint8_to_images
+        from core.stylegan import uint8_to_images
 
         if not snapshot.chunks:
             raise InvalidInputError("There are no chunks to invert; add one (Auto chunks, or "
@@ -229,11 +229,8 @@ def invert(snapshot: Document, settings, *, loss_kind: str = "lpips", pti_steps:
                     pti.stop()
             pti_weights = pti.tuned_weights()
             result.output = composite_with(pti.tuned_generator(), result, job)
-        output = images_to_uint8(result.output)[0]
-        metrics = reconstruction_metrics(snapshot.aligned, output, lpips=lpips,
-                                         faces=snapshot.transform is not None)
-        metrics |= {"steps": result.steps, "seconds": round(result.seconds, 3),
-                    "seconds_per_step": round(result.seconds / max(result.steps, 1), 5)}
+        metrics = inversion_metrics(snapshot.aligned, result, lpips=lpips,
+                                    faces=snapshot.transform is not None)
         return InversionOutcome(result, run_settings, metrics, models.generator_id,
                                 generator.source_sha256, pti_weights, stopped)
     return work

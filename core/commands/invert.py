@@ -32,13 +32,13 @@ from core.invert import (
     load_lpips,
 )
 from core.invert.losses import VGG_MISSING, Lpips
-from core.invert.metrics import reconstruction_metrics
+from core.invert.metrics import inversion_metrics
 from core.invert.pti import PivotalTuningJob, PtiSettings
 from core.invert.workflow import composite_with, document_from_inversion
 from core.project import save_project
 from core.segment.mask_io import load_mask
 from core.segment.mask_ops import resolve_overlaps
-from core.stylegan import images_to_uint8, uint8_to_images
+from core.stylegan import uint8_to_images
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -116,12 +116,9 @@ def run(args: argparse.Namespace) -> int:
         interrupted = _run_with_progress(pti, "Tuning (PTI)")
         pti_weights = pti.tuned_weights()
         result.output = composite_with(pti.tuned_generator(), result, job)
-    output = images_to_uint8(result.output)[0]
-    metrics = reconstruction_metrics(prepared.aligned, output, lpips=lpips_model,
-                                     faces=prepared.face is not None)
-    metrics |= {"steps": result.steps, "seconds": round(result.seconds, 3),
-                "seconds_per_step": round(result.seconds / max(result.steps, 1), 5),
-                "device": describe_device(device)}
+    metrics = inversion_metrics(prepared.aligned, result, lpips=lpips_model,
+                                faces=prepared.face is not None)
+    metrics["device"] = describe_device(device)
     doc = document_from_inversion(photo=photo, prepared=prepared, names=names, result=result,
                                   settings=settings, generator_id=generator_id,
                                   generator_sha256=generator.source_sha256, metrics=metrics,

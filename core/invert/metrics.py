@@ -25,3 +25,14 @@ def reconstruction_metrics(target: np.ndarray, output: np.ndarray, *, lpips: Lpi
         lpips_value = float(lpips(uint8_to_images(target, device), uint8_to_images(output, device)))
     identity = identity_distance(target, output) if faces else None
     return {"lpips": lpips_value, "l2": l2, "identity": identity}
+
+
+def inversion_metrics(target: np.ndarray, result, *, lpips: Lpips | None,
+                      faces: bool = True) -> dict[str, float | int | None]:
+    """`reconstruction_metrics` of an `InversionResult`'s output plus its steps and times."""
+    from core.stylegan import images_to_uint8
+
+    output = images_to_uint8(result.output)[0]
+    metrics = reconstruction_metrics(target, output, lpips=lpips, faces=faces)
+    return metrics | {"steps": result.steps, "seconds": round(result.seconds, 3),
+                      "seconds_per_step": round(result.seconds / max(result.steps, 1), 5)}
