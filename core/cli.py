@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 
 import core
-from core.commands import align, directions, edit, invert, render, segment
+from core.commands import align, directions, edit, hair, invert, render, segment
 from core.commands import models as models_command
 from core.errors import SemeditError
 
@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "edit": edit.register,
     "directions": directions.register,
     "segment": segment.register,
+    "hair": hair.register,
 }
 
 

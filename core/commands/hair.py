@@ -1,0 +1,221 @@
+"""`semedit hair IDENTITY_PHOTO HAIR_PHOTO --generator G -o OUT.png [--save P] [--metrics M]`.
+
+Puts the hair of HAIR_PHOTO on the person in IDENTITY_PHOTO (see `core.hair`). Both photos
+are FFHQ-aligned; the hair is found with Segment Anything, or given as painted masks
+(`--hair-mask-a/-b`, in the aligned frame, e.g. from `semedit segment --align N`). With
+`--no-align` the photos are used as centred square crops (already aligned faces).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from core.commands.common import (
+    add_device_argument,
+    add_models_dir_argument,
+    load_generator_argument,
+    lpips_for_loss,
+    write_json,
+)
+from core.commands.progress import ProgressBar
+from core.edit.directions import Direction
+from core.edit.library import DirectionLibrary, default_library_root
+from core.errors import ImageError, InvalidInputError, ModelMissingError, NoFaceError
+from core.face import PreparedPhoto, prepare_photo
+from core.fileio import same_file
+from core.hair import HairTransferJob, HairTransferSettings, landmark_pose, transfer_chunks
+from core.hair.pose import PoseMatchSettings
+from core.imageio import Photo, load_photo, save_image
+from core.invert import LOSS_KINDS, SPACES
+from core.project import save_project
+from core.segment.mask_io import load_mask
+from core.segment.sam import SamSegmenter, load_sam_argument
+from core.stylegan import Generator
+
+POSE_LABELS = ("yaw", "pitch")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "hair", help="put the hairstyle of one photo on the person in another",
+        description="Transfer the hair of HAIR_PHOTO onto the person in IDENTITY_PHOTO, "
+        "matching head pose and lighting, and write the edited identity photo at full "
+        "resolution. Figures are printed as JSON.")
+    p.add_argument("identity_photo", metavar="IDENTITY_PHOTO", help="the person (photo A)")
+    p.add_argument("hair_photo", metavar="HAIR_PHOTO", help="the hairstyle (photo B)")
+    p.add_argument("--generator", metavar="PATH|ID",
+                   help="generator file or model id (default: the default generator)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.png",
+                   help="the edited identity photo (PNG or TIFF keep untouched pixels exact)")
+    p.add_argument("--save", metavar="PROJECT.semedit",
+                   help="also save a project of the result with every chunk editable")
+    p.add_argument("--metrics", metavar="M.json", help="write the figures as JSON")
+    p.add_argument("--no-align", action="store_true",
+                   help="use the photos as centred square crops (already aligned faces)")
+    p.add_argument("--hair-mask-a", metavar="MA.png",
+                   help="the identity photo's hair, painted in the aligned frame (default: "
+                   "found with Segment Anything)")
+    p.add_argument("--hair-mask-b", metavar="MB.png", help="the hair photo's hair, likewise")
+    p.add_argument("--face-a", type=int, default=None, metavar="K",
+                   help="which face of the identity photo, 0 = largest")
+    p.add_argument("--face-b", type=int, default=None, metavar="K",
+                   help="which face of the hair photo, 0 = largest")
+    p.add_argument("--sam", metavar="PATH|ID",
+                   help="Segment Anything weights (default: sam-vit-b when installed)")
+    p.add_argument("--loss", choices=LOSS_KINDS, default="lpips+l2",
+                   help="inversion and refinement loss (default lpips+l2)")
+    p.add_argument("--vgg", metavar="PATH|ID", help="VGG16 weights for LPIPS "
+                   "(default: the vgg16-imagenet model)")
+    p.add_argument("--space", choices=SPACES, default="wplus", help="latent space (default wplus)")
+    p.add_argument("--steps", type=int, default=HairTransferSettings.inversion_steps,
+                   help="inversion steps per photo (default %(default)s)")
+    p.add_argument("--refine-steps", type=int, default=HairTransferSettings.refine_steps,
+                   help="joint refinement steps (default %(default)s)")
+    p.add_argument("--no-pose-match", action="store_true",
+                   help="keep the hair in its own head pose")
+    p.add_argument("--no-lighting", action="store_true",
+                   help="keep the hair photo's lighting on the hair")
+    p.add_argument("--seed", type=int, default=0)
+    add_models_dir_argument(p)
+    add_device_argument(p)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    photo_a, photo_b = load_photo(args.identity_photo), load_photo(args.hair_photo)
+    _check_outputs(args, [photo_a.path, photo_b.path])
+    settings = HairTransferSettings(space=args.space, loss=args.loss, inversion_steps=args.steps,
+                                    refine_steps=args.refine_steps,
+                                    pose_match=not args.no_pose_match,
+                                    lighting=not args.no_lighting, seed=args.seed)
+    generator, generator_id = load_generator_argument(args.generator, args)
+    lpips_model = lpips_for_loss(args, generator.w_avg.device)
+    size = generator.img_resolution
+    prepared_a = _prepared(photo_a, size, args.no_align, args.face_a, "--hair-mask-a")
+    prepared_b = _prepared(photo_b, size, args.no_align, args.face_b, "--hair-mask-b")
+    segmenter = _segmenter(args) if not (args.hair_mask_a and args.hair_mask_b) else None
+    chunks_a = transfer_chunks(prepared_a, segmenter=segmenter,
+                               hair_mask=_mask(args.hair_mask_a, size),
+                               photo_name=photo_a.path.name, hair_required=False,
+                               mask_option="--hair-mask-a")
+    chunks_b = transfer_chunks(prepared_b, segmenter=segmenter,
+                               hair_mask=_mask(args.hair_mask_b, size),
+                               photo_name=photo_b.path.name, mask_option="--hair-mask-b")
+    directions = _pose_directions(args, generator, prepared_a, prepared_b)
+    job = HairTransferJob(generator, prepared_a, prepared_b, chunks_a, chunks_b, settings,
+                          lpips=lpips_model, pose_directions=directions)
+    bar = ProgressBar("Hair transfer")
+    try:
+        for progress in job.run():
+            bar.update(progress.overall, f"{progress.label} {progress.step}/{progress.total}")
+    finally:
+        bar.close()
+    result = job.result()
+    for note in result.notes:
+        print(f"semedit: note: {note}", file=sys.stderr, flush=True)
+
+    full = result.full_photo(photo_a.rgb)
+    save_image(args.output, full, icc_profile=photo_a.icc_profile, exif=photo_a.exif,
+               source_path=photo_a.path)
+    metrics = dict(result.metrics)
+    if args.save:
+        doc = result.document(photo_bytes=Path(args.output).read_bytes(),
+                              photo_name=Path(args.output).name, generator_id=generator_id,
+                              generator_sha256=generator.source_sha256)
+        save_project(doc, args.save, protect=photo_a.path)
+    if args.metrics:
+        write_json(args.metrics, metrics)
+    print(json.dumps({"output": args.output, "project": args.save,
+                      "size": [full.shape[1], full.shape[0]], **metrics}))
+    return 0
+
+
+def _check_outputs(args: argparse.Namespace, originals: list[Path]) -> None:
+    """Before any work: never write over either photo, and every folder must exist."""
+    for option, value in (("-o", args.output), ("--save", args.save),
+                          ("--metrics", args.metrics)):
+        if value is None:
+            continue
+        path = Path(value)
+        if any(same_file(path, original) for original in originals):
+            raise ImageError(f"{path} is one of the photos being used; SemEdit never "
+                             f"overwrites it. Choose another file name for {option}.")
+        if not path.parent.is_dir():
+            raise InvalidInputError(f"Cannot write {path}: the folder {path.parent} does not "
+                                    "exist.")
+
+
+def _prepared(photo: Photo, size: int, no_align: bool, face: int | None,
+              mask_option: str) -> PreparedPhoto:
+    try:
+        return prepare_photo(photo, size, align=not no_align, face_index=face)
+    except NoFaceError as error:
+        raise NoFaceError(
+            f"No face was found in {photo.path.name}; hair transfer needs a face in both "
+            "photos. For photos that are already aligned faces, use --no-align with "
+            f"--hair-mask-a and --hair-mask-b ({mask_option} for this one).") from error
+
+
+def _mask(path: str | None, size: int) -> np.ndarray | None:
+    if path is None:
+        return None
+    loaded = load_mask(path, size)
+    if loaded.warning:
+        print(f"semedit: warning: {loaded.warning}", file=sys.stderr, flush=True)
+    return loaded.mask
+
+
+def _segmenter(args: argparse.Namespace) -> SamSegmenter | None:
+    """SAM when installed (or named); None lets `transfer_chunks` explain what is missing."""
+    try:
+        return SamSegmenter(load_sam_argument(args.sam, args.models_dir, args.device))
+    except ModelMissingError:
+        if args.sam is not None:
+            raise
+        return None
+
+
+def _pose_directions(args: argparse.Namespace, generator: Generator, a: PreparedPhoto,
+                     b: PreparedPhoto) -> Mapping[str, Direction]:
+    """The learned yaw and pitch directions, when the heads are turned differently.
+
+    They are fitted once per generator (minutes; cached with the other supervised
+    directions) the first time a transfer needs them.
+    """
+    if args.no_pose_match:
+        return {}
+    pose_a, pose_b = landmark_pose(a.aligned), landmark_pose(b.aligned)
+    if pose_a is None or pose_b is None:
+        return {}  # the job says why the pose is not matched
+    tolerance = PoseMatchSettings()
+    if (abs(pose_a.yaw - pose_b.yaw) <= tolerance.yaw_tolerance
+            and abs(pose_a.pitch - pose_b.pitch) <= tolerance.pitch_tolerance):
+        return {}
+    library = DirectionLibrary(default_library_root(), generator)
+    found = {d.name: d for d in library.supervised() if d.name in POSE_LABELS}
+    if "yaw" in found:
+        return found
+    print("semedit: note: fitting the learned head-pose directions for this generator once "
+          "(a few minutes; they are kept for next time)", file=sys.stderr, flush=True)
+    job = library.supervised_job()
+    bar = ProgressBar("Fitting pose directions")
+    try:
+        for progress in job.run():
+            bar.update(progress.done / max(progress.total, 1),
+                       f"{progress.done}/{progress.total} faces")
+        fitted = job.result()
+    except InvalidInputError as error:
+        print(f"semedit: note: the hair keeps its own pose: {error}", file=sys.stderr,
+              flush=True)
+        return {}
+    finally:
+        bar.close()
+    names = {d.name for d in fitted}
+    library.store_supervised([d for d in library.supervised() if d.name not in names] + fitted)
+    return {d.name: d for d in fitted if d.name in POSE_LABELS}
