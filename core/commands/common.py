@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.device import DEVICE_CHOICES, pick_device
-from core.errors import SemeditError
+from core.errors import ModelMissingError, SemeditError
 from core.fileio import write_atomically
 from core.models import ModelStore, load_manifest, models_dir
 from core.stylegan import Generator, load_generator
+
+if TYPE_CHECKING:
+    from core.invert.losses import Lpips
 
 
 def add_models_dir_argument(parser: argparse.ArgumentParser) -> None:
@@ -49,3 +53,17 @@ def write_json(path: str | Path, data: dict) -> Path:
     except OSError as error:
         raise SemeditError(f"Cannot write {path}: {error.strerror or error}.") from error
     return path
+
+
+def lpips_for_loss(args: argparse.Namespace, device) -> Lpips | None:
+    """`--vgg` as an LPIPS model: required by an LPIPS `--loss`; else used for the metric
+    when installed (None when not)."""
+    from core.invert.losses import VGG_MISSING, load_lpips
+
+    try:
+        path = open_store(args.models_dir).resolve(args.vgg or "vgg16-imagenet", "vgg")
+    except ModelMissingError as error:
+        if "lpips" in args.loss:
+            raise ModelMissingError(VGG_MISSING, asset_id=error.asset_id) from error
+        return None
+    return load_lpips(path, device)

@@ -13,13 +13,13 @@ from core.commands.common import (
     add_device_argument,
     add_models_dir_argument,
     load_generator_argument,
-    open_store,
+    lpips_for_loss,
     write_json,
 )
 from core.commands.progress import ProgressBar
 from core.commands.segment import automatic_face_chunks
 from core.device import describe_device
-from core.errors import InvalidInputError, ModelMissingError
+from core.errors import InvalidInputError
 from core.face import prepare_photo
 from core.imageio import load_photo
 from core.invert import (
@@ -29,9 +29,7 @@ from core.invert import (
     InversionJob,
     InversionSettings,
     ReconstructionLoss,
-    load_lpips,
 )
-from core.invert.losses import VGG_MISSING, Lpips
 from core.invert.metrics import inversion_metrics
 from core.invert.pti import PivotalTuningJob, PtiSettings
 from core.invert.workflow import composite_with, document_from_inversion
@@ -91,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
                                 "--no-align (or paint --mask files).")
     generator, generator_id = load_generator_argument(args.generator, args)
     device = generator.w_avg.device
-    lpips_model = _lpips_for(args, device)
+    lpips_model = lpips_for_loss(args, device)
     photo = load_photo(args.image)
     prepared = prepare_photo(photo, generator.img_resolution, align=not args.no_align,
                              face_index=args.face)
@@ -129,17 +127,6 @@ def run(args: argparse.Namespace) -> int:
     state = f"stopped after {result.steps} steps" if interrupted else "done"
     print(json.dumps({"project": args.output, "state": state, **metrics}))
     return 0
-
-
-def _lpips_for(args: argparse.Namespace, device: torch.device) -> Lpips | None:
-    """The LPIPS model: required by an LPIPS loss; else used for the metric when installed."""
-    try:
-        path = open_store(args.models_dir).resolve(args.vgg or "vgg16-imagenet", "vgg")
-    except ModelMissingError as error:
-        if "lpips" in args.loss:
-            raise ModelMissingError(VGG_MISSING) from error
-        return None
-    return load_lpips(path, device)
 
 
 def _masks(paths: list[str], resolution: int) -> tuple[torch.Tensor, list[str]]:

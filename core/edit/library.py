@@ -37,7 +37,7 @@ from core.edit.ganspace import (
     ganspace_directions,
     mapped_samples,
 )
-from core.edit.supervised import SupervisedDirectionJob
+from core.edit.supervised import DEFAULT_LABELS, SupervisedDirectionJob
 from core.errors import CheckpointError, InvalidInputError, SemeditError
 from core.fileio import write_atomically
 from core.invert.codes import CodeSpace
@@ -184,8 +184,11 @@ class DirectionLibrary:
         directions = list(self._builtin)
         if supervised:
             cached = self.supervised()
-            if not cached:
-                cached = self.supervised_job().run_to_end()
+            # Other supervised directions (hair) may be cached without the landmark ones.
+            wanted = set(self.supervised_settings.get("labels", DEFAULT_LABELS))
+            if not {d.name for d in cached} >= wanted:
+                fitted = self.supervised_job().run_to_end()
+                cached = fitted + [d for d in cached if d.name not in {f.name for f in fitted}]
                 self.store_supervised(cached)
             directions += cached
         return directions
