@@ -29,16 +29,14 @@ from core.edit.library import DirectionLibrary, default_library_root
 from core.errors import ImageError, InvalidInputError, ModelMissingError, NoFaceError
 from core.face import PreparedPhoto, prepare_photo
 from core.fileio import same_file
-from core.hair import HairTransferJob, HairTransferSettings, landmark_pose, transfer_chunks
-from core.hair.pose import PoseMatchSettings
+from core.hair import HairTransferJob, HairTransferSettings, transfer_chunks
+from core.hair.directions import pose_directions_for
 from core.imageio import Photo, load_photo, save_image
 from core.invert import LOSS_KINDS, SPACES
 from core.project import save_project
 from core.segment.mask_io import load_mask
 from core.segment.sam import SamSegmenter, load_sam_argument
 from core.stylegan import Generator
-
-POSE_LABELS = ("yaw", "pitch")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -183,39 +181,26 @@ def _segmenter(args: argparse.Namespace) -> SamSegmenter | None:
 
 def _pose_directions(args: argparse.Namespace, generator: Generator, a: PreparedPhoto,
                      b: PreparedPhoto) -> Mapping[str, Direction]:
-    """The learned yaw and pitch directions, when the heads are turned differently.
-
-    They are fitted once per generator (minutes; cached with the other supervised
-    directions) the first time a transfer needs them.
-    """
+    """The learned yaw and pitch directions when the heads are turned differently."""
     if args.no_pose_match:
         return {}
-    pose_a, pose_b = landmark_pose(a.aligned), landmark_pose(b.aligned)
-    if pose_a is None or pose_b is None:
-        return {}  # the job says why the pose is not matched
-    tolerance = PoseMatchSettings()
-    if (abs(pose_a.yaw - pose_b.yaw) <= tolerance.yaw_tolerance
-            and abs(pose_a.pitch - pose_b.pitch) <= tolerance.pitch_tolerance):
-        return {}
-    library = DirectionLibrary(default_library_root(), generator)
-    found = {d.name: d for d in library.supervised() if d.name in POSE_LABELS}
-    if "yaw" in found:
-        return found
-    print("semedit: note: fitting the learned head-pose directions for this generator once "
-          "(a few minutes; they are kept for next time)", file=sys.stderr, flush=True)
-    job = library.supervised_job()
-    bar = ProgressBar("Fitting pose directions")
+    notes: list[str] = []
+    search = pose_directions_for(DirectionLibrary(default_library_root(), generator), a, b,
+                                 notes=notes)
+    bar = None
     try:
-        for progress in job.run():
+        while True:
+            try:
+                progress = next(search)
+            except StopIteration as finished:
+                directions = finished.value
+                break
+            bar = bar or ProgressBar("Fitting pose directions (once per generator)")
             bar.update(progress.done / max(progress.total, 1),
                        f"{progress.done}/{progress.total} faces")
-        fitted = job.result()
-    except InvalidInputError as error:
-        print(f"semedit: note: the hair keeps its own pose: {error}", file=sys.stderr,
-              flush=True)
-        return {}
     finally:
-        bar.close()
-    names = {d.name for d in fitted}
-    library.store_supervised([d for d in library.supervised() if d.name not in names] + fitted)
-    return {d.name: d for d in fitted if d.name in POSE_LABELS}
+        if bar is not None:
+            bar.close()
+    for note in notes:
+        print(f"semedit: note: {note}", file=sys.stderr, flush=True)
+    return directions

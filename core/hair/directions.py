@@ -16,7 +16,7 @@ yaw or smile; the directions are stored with the library's supervised directions
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -25,6 +25,8 @@ from core.edit.library import DirectionLibrary
 from core.edit.supervised import Labeller, SupervisedDirectionJob
 from core.errors import InvalidInputError
 from core.segment.face_chunks import FaceLayout, PromptSegmenter, face_chunks
+
+POSE_LABELS = ("yaw", "pitch")  # the supervised directions pose matching uses
 
 HAIR_LABELS: dict[str, str] = {
     "hair_volume": "hair area above the forehead line over the face height squared: grows "
@@ -136,3 +138,39 @@ def store_hair_directions(library: DirectionLibrary, directions: Sequence[Direct
 def hair_directions(library: DirectionLibrary) -> dict[str, Direction]:
     """The fitted hair directions of the library's generator ({} before fitting)."""
     return {d.name: d for d in library.supervised() if d.name in HAIR_LABELS}
+
+
+def pose_directions_for(library: DirectionLibrary, a, b, *, notes: list[str] | None = None
+                        ) -> Iterator[object]:
+    """The learned yaw and pitch directions when the heads of `a` and `b` (PreparedPhotos)
+    are turned differently; {} when they are not (or a pose cannot be measured).
+
+    A generator: fitting the directions the first time (once per generator, minutes,
+    cached with the other supervised ones) yields the fitting job's progress; the mapping
+    is its return value. Sentences for the user are appended to `notes`.
+    """
+    from core.hair.pose import PoseMatchSettings, landmark_pose
+
+    notes = notes if notes is not None else []
+    pose_a, pose_b = landmark_pose(a.aligned), landmark_pose(b.aligned)
+    if pose_a is None or pose_b is None:
+        return {}  # the transfer job says why the pose is not matched
+    tolerance = PoseMatchSettings()
+    if (abs(pose_a.yaw - pose_b.yaw) <= tolerance.yaw_tolerance
+            and abs(pose_a.pitch - pose_b.pitch) <= tolerance.pitch_tolerance):
+        return {}
+    found = {d.name: d for d in library.supervised() if d.name in POSE_LABELS}
+    if "yaw" in found:
+        return found
+    notes.append("The learned head-pose directions were fitted for this generator (once; "
+                 "they are kept for next time).")
+    job = library.supervised_job()
+    try:
+        yield from job.run()
+        fitted = job.result()
+    except InvalidInputError as error:
+        notes.append(f"The hair keeps its own pose: {error}")
+        return {}
+    names = {d.name for d in fitted}
+    library.store_supervised([d for d in library.supervised() if d.name not in names] + fitted)
+    return {d.name: d for d in fitted if d.name in POSE_LABELS}
