@@ -234,3 +234,76 @@ def invert(snapshot: Document, settings, *, loss_kind: str = "lpips", pti_steps:
         return InversionOutcome(result, run_settings, metrics, models.generator_id,
                                 generator.source_sha256, pti_weights, stopped)
     return work
+
+
+@dataclass
+class HairOutcome:
+    result: object  # core.hair.HairTransferResult (its tensors stay on the worker)
+    full_photo: np.ndarray  # A with the new hair, full resolution
+    photo_name: str
+    notes: list[str]
+    generator_id: str | None
+    generator_sha256: str | None
+
+
+def hair_transfer(snapshot: Document, hair_photo: Path, settings, *,
+                  hair_mask_a: np.ndarray | None = None, hair_mask_b: np.ndarray | None = None):
+    """B's hairstyle on the document's photo A (`core.hair`); stops at the task's flag.
+
+    Yields the pose-direction fitting's progress (first time only) and the transfer's
+    `HairProgress`. `hair_mask_a`, e.g. the document's "hair" chunk, and `hair_mask_b`
+    replace Segment Anything for that photo.
+    """
+    def work(models: LoadedModels, task):
+        from core.errors import JobCancelled
+        from core.face import prepare_photo
+        from core.hair import HairTransferJob, transfer_chunks
+        from core.hair.directions import pose_directions_for
+        from core.imageio import decode_photo, load_photo
+
+        if snapshot.photo_bytes is None:
+            raise InvalidInputError("This project holds no original photo to put new hair "
+                                    "on.")
+        generator = models.generator()
+        size = generator.img_resolution
+        photo_a = decode_photo(snapshot.photo_bytes, snapshot.photo_name or "photo")
+        photo_b = load_photo(hair_photo)
+        prepared_a = prepare_photo(photo_a, size)
+        prepared_b = prepare_photo(photo_b, size)
+        needs_sam = hair_mask_a is None or hair_mask_b is None
+        segmenter = models.sam_if_installed() if needs_sam else None
+        chunks_a = transfer_chunks(prepared_a, segmenter=segmenter, hair_mask=hair_mask_a,
+                                   photo_name=photo_a.path.name, hair_required=False,
+                                   mask_option="a painted 'hair' chunk")
+        chunks_b = transfer_chunks(prepared_b, segmenter=segmenter, hair_mask=hair_mask_b,
+                                   photo_name=photo_b.path.name,
+                                   mask_option="the hair photo's mask")
+        notes: list[str] = []
+        directions = {}
+        if settings.pose_match:
+            directions = yield from pose_directions_for(models.directions(), prepared_a,
+                                                        prepared_b, notes=notes)
+        lpips = models.lpips() if "lpips" in settings.loss else models.lpips_if_installed()
+        job = HairTransferJob(generator, prepared_a, prepared_b, chunks_a, chunks_b, settings,
+                              lpips=lpips, pose_directions=directions)
+        for progress in job.run():
+            yield progress
+            if task.stop_requested:
+                job.stop()
+        try:
+            result = job.result()
+        except JobCancelled as error:
+            raise JobCancelled("The hair transfer was stopped; nothing was changed.") \
+                from error
+        return HairOutcome(result, result.full_photo(photo_a.rgb),
+                           f"{Path(photo_a.path.name).stem}-hair.png",
+                           notes + list(result.notes), models.generator_id,
+                           generator.source_sha256)
+    return work
+
+
+def hair_blend(result, t: float):
+    """The A→B hair slider at `t` (one synthesis on the worker)."""
+    def work(models: LoadedModels, task) -> tuple[float, np.ndarray]:
+        return t, result.interpolate(t)
+    return work

@@ -38,6 +38,7 @@ from semedit_gui.brush_bar import BrushBar
 from semedit_gui.canvas import CanvasView
 from semedit_gui.dialogs import ExportDialog, ModelManagerDialog, PreferencesDialog
 from semedit_gui.dialogs.preferences import apply_theme
+from semedit_gui.hair_panel import HairPanel
 from semedit_gui.inversion_panel import InversionPanel
 from semedit_gui.message_bar import MessageBar
 from semedit_gui.panels import ChunksPanel, EditsPanel, HistoryPanel
@@ -75,6 +76,10 @@ class MainWindow(QMainWindow):
         self.preview = PreviewController(self.worker, self)
         self.autosave_slot = AutosaveSlot()
         self._inversion_task: Task | None = None
+        self._hair_task: Task | None = None
+        self.hair_outcome: jobs.HairOutcome | None = None
+        self._blend_running = False
+        self._blend_pending: float | None = None
         self._autosave_task: Task | None = None
         self._directions_loaded_for: int | None = None
         self._closing = False
@@ -137,12 +142,18 @@ class MainWindow(QMainWindow):
         self.inversion_panel.continue_requested.connect(lambda s, loss, pti: self.run_inversion(
             s, loss, pti, resume=True))
         self.inversion_panel.stop_requested.connect(self.stop_inversion)
+        self.hair_panel = HairPanel()
+        self.hair_panel.transfer_requested.connect(self.run_hair_transfer)
+        self.hair_panel.stop_requested.connect(self.stop_hair_transfer)
+        self.hair_panel.blend_changed.connect(self.blend_hair)
+        self.hair_panel.apply_requested.connect(self.open_hair_result)
         self.docks: dict[str, QDockWidget] = {}
         for title, widget, area in (
                 ("Chunks", self.chunks_panel, Qt.DockWidgetArea.RightDockWidgetArea),
                 ("Edits", self.edits_panel, Qt.DockWidgetArea.RightDockWidgetArea),
                 ("Inversion", self.inversion_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
-                ("History", self.history_panel, Qt.DockWidgetArea.LeftDockWidgetArea)):
+                ("History", self.history_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
+                ("Hair", self.hair_panel, Qt.DockWidgetArea.RightDockWidgetArea)):
             dock = QDockWidget(title, self)
             dock.setObjectName(f"{title.lower()}Dock")
             dock.setWidget(widget)
@@ -396,6 +407,8 @@ class MainWindow(QMainWindow):
                        self.export_masks_action, self.close_action, self.auto_chunks_action):
             action.setEnabled(has_doc)
         self.photo_view_action.setChecked(False)
+        self.hair_outcome = None
+        self._update_hair_state()
         self._update_title()
         self._update_actions()
         if has_doc:
@@ -709,11 +722,8 @@ class MainWindow(QMainWindow):
         self.inversion_panel.show_progress(update.stage, progress.step, progress.total_steps,
                                            loss)
         preview = getattr(progress, "preview", None)
-        if preview is not None and self.session is not None:
-            size = self.session.doc.resolution
-            if preview.shape[0] != size:
-                preview = cv2.resize(preview, (size, size), interpolation=cv2.INTER_LINEAR)
-            self.canvas.set_image(preview)
+        if preview is not None:
+            self._show_aligned(preview)
 
     def _inverted(self, session: EditorSession, chunks, outcome: jobs.InversionOutcome) -> None:
         if self.session is not session:
@@ -738,6 +748,120 @@ class MainWindow(QMainWindow):
         self._update_actions()
         if self.session is not None and not self.session.inverted:
             self.canvas.set_image(self.session.doc.aligned)
+
+    # ----------------------------------------------------------------- hair transfer
+
+    def run_hair_transfer(self, hair_photo: Path, settings) -> Task | None:
+        session = self.session
+        if session is None or self._hair_task is not None:
+            return None
+        from dataclasses import replace
+
+        from core.segment.mask_io import load_mask
+
+        hair_chunk = next((c for c in session.doc.chunks if c.name == "hair"), None)
+        mask_b = None
+        if self.hair_panel.hair_mask_b is not None:
+            try:
+                mask_b = load_mask(self.hair_panel.hair_mask_b, session.doc.resolution).mask
+            except SemeditError as error:
+                self.show_message(str(error), error=True)
+                return None
+        settings = replace(settings, force_fp32=self.settings.precision == "fp32")
+        self.hair_outcome = None
+        task = self.submit("Hair transfer", jobs.hair_transfer(
+            session.doc.snapshot(), Path(hair_photo), settings,
+            hair_mask_a=None if hair_chunk is None else hair_chunk.mask.copy(),
+            hair_mask_b=mask_b), on_success=lambda o: self._hair_done(session, o),
+            on_progress=self._hair_progress, reason="Hair transfer")
+        self._hair_task = task
+        task.ended.connect(self._hair_ended)
+        self._update_hair_state()
+        return task
+
+    def stop_hair_transfer(self) -> None:
+        if self._hair_task is not None:
+            self._hair_task.stop()
+
+    def _hair_progress(self, item) -> None:
+        if hasattr(item, "stage"):
+            self.hair_panel.show_progress(item.overall, f"{item.label} {item.step}/"
+                                          f"{item.total}")
+            if item.preview is not None:
+                self._show_aligned(item.preview)
+        else:  # the pose directions being fitted (first transfer with this generator)
+            self.hair_panel.show_progress(0.0, f"Learning head pose for this generator "
+                                          f"(once): {item.done}/{item.total}")
+
+    def _hair_done(self, session: EditorSession, outcome: jobs.HairOutcome) -> None:
+        if self.session is not session:
+            return
+        self.hair_outcome = outcome
+        self.hair_panel.blend.setValue(self.hair_panel.blend.maximum())
+        self._show_aligned(outcome.result.output)
+        metrics = outcome.result.metrics
+        figures = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()
+                            if isinstance(v, float) and k.startswith(("identity", "hair")))
+        self.hair_panel.show_progress(1.0, "Done. " + figures)
+        self.show_message(" ".join(["Hair transferred: move the slider to blend, or open "
+                                    "the result as a new project.", *outcome.notes]))
+
+    def _hair_ended(self) -> None:
+        self._hair_task = None
+        self._update_hair_state()
+
+    def _update_hair_state(self) -> None:
+        self.hair_panel.set_state(running=self._hair_task is not None,
+                                  has_document=self.session is not None,
+                                  has_result=self.hair_outcome is not None)
+
+    def blend_hair(self, t: float) -> None:
+        """Show the A→B blend at t; one render at a time, the newest position waits."""
+        if self.hair_outcome is None:
+            return
+        if self._blend_running:
+            self._blend_pending = t
+            return
+        self._blend_running = True
+        outcome = self.hair_outcome
+        task = self.submit("Blending the hair", jobs.hair_blend(outcome.result, t),
+                           on_success=lambda r: self._blended(outcome, r))
+        task.ended.connect(self._blend_ended)
+
+    def _blended(self, outcome, rendered) -> None:
+        if outcome is self.hair_outcome and self._blend_pending is None:
+            self._show_aligned(rendered[1])
+
+    def _blend_ended(self) -> None:
+        self._blend_running = False
+        if self._blend_pending is not None:
+            t, self._blend_pending = self._blend_pending, None
+            self.blend_hair(t)
+
+    def open_hair_result(self) -> None:
+        """The transfer as a new, unsaved project (the current one stays as it was)."""
+        outcome = self.hair_outcome
+        if outcome is None or not self.confirm_discard():
+            return
+        from core.hair.transfer import png_bytes
+
+        doc = outcome.result.document(photo_bytes=png_bytes(outcome.full_photo),
+                                      photo_name=outcome.photo_name,
+                                      generator_id=outcome.generator_id,
+                                      generator_sha256=outcome.generator_sha256)
+        session = EditorSession(doc, None, parent=self)
+        session.mark_recovered()  # new content that exists in no file yet
+        self._set_session(session)
+        self.show_message("The hair transfer is open as a new project; save it to keep it.")
+
+    def _show_aligned(self, image: np.ndarray) -> None:
+        """Show an aligned-frame image (a job's preview) at the document's size."""
+        if self.session is None:
+            return
+        size = self.session.doc.resolution
+        if image.shape[0] != size:
+            image = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
+        self.canvas.set_image(image)
 
     @property
     def busy(self) -> bool:
@@ -893,6 +1017,7 @@ class MainWindow(QMainWindow):
         self.autosave_timer.stop()
         self.status_timer.stop()
         self.stop_inversion()
+        self.stop_hair_transfer()
         self.worker.shutdown()
         self.io_worker.shutdown()
         if not keep_autosave:

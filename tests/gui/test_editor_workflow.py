@@ -307,3 +307,48 @@ def test_stop_keeps_a_partial_result_and_continue_resumes(qtbot, tmp_path, photo
     assert np.array_equal(chunk.code, first_code)  # one undo step per run
     window.ask_unsaved_changes = lambda: "discard"
     window.close()
+
+
+def test_hair_transfer_blend_and_open_as_project(qtbot, tmp_path, photo):
+    window = make_window(qtbot, tmp_path)
+    open_photo(qtbot, window, photo)
+    doc = window.session.doc
+    hair = np.zeros((32, 32), np.float32)
+    hair[:9, 4:28] = 1  # above the forehead
+    window.session.chunk_set.add(hair, name="hair")
+    flipped = tmp_path / "hair_photo.png"  # the same person, mirrored: a different photo
+    Image.fromarray(skimage.data.astronaut()[:, ::-1].copy()).save(flipped)
+    mask_b = tmp_path / "hair_b.png"
+    Image.fromarray((hair * 255).astype(np.uint8)).save(mask_b)
+    panel = window.hair_panel
+    panel.set_hair_photo(flipped)
+    panel.set_hair_mask(mask_b)
+    panel.steps.setValue(4)
+    panel.refine_steps.setValue(2)
+    panel.loss.setCurrentIndex(panel.loss.findData("l2"))
+    panel.pose_match.setChecked(False)
+    assert panel.run_button.isEnabled()
+    qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    task = window._hair_task
+    assert task is not None and panel.stop_button.isEnabled()
+    finish(qtbot, task)
+    outcome = window.hair_outcome
+    assert outcome is not None, window.message_bar.text()
+    assert np.array_equal(canvas_image(window), outcome.result.output)
+    assert panel.blend.isEnabled() and panel.apply_button.isEnabled()
+    assert outcome.full_photo.shape == (512, 512, 3)
+
+    # The blend slider renders A's own hair at 0.
+    panel.blend.setValue(0)
+    qtbot.waitUntil(lambda: np.array_equal(canvas_image(window),
+                                           outcome.result.interpolate(0.0)), timeout=WAIT_MS)
+    assert len(doc.history) == 1  # only the painted chunk: the project was not changed
+
+    window.ask_unsaved_changes = lambda: "discard"
+    with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
+        panel.apply_button.click()
+    new = window.session
+    assert new.dirty and new.path is None and "hair" in [c.name for c in new.doc.chunks]
+    assert all(c.code is not None for c in new.doc.chunks)
+    qtbot.waitUntil(lambda: window.preview.last_result is not None, timeout=WAIT_MS)
+    window.close()
