@@ -8,8 +8,10 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from core.resources import resource_path
 from semedit_gui.main_window import MainWindow
 from semedit_gui.settings import AppSettings
 
@@ -23,6 +25,7 @@ def run_app(path: str | None = None, screenshot: str | None = None) -> int:
     app.setApplicationName("SemEdit")
     app.setOrganizationName("SemEdit")
     app.setDesktopFileName("semedit")
+    app.setWindowIcon(QIcon(str(resource_path("icons", "semedit.png"))))
     settings, warnings = AppSettings.load()
     from semedit_gui.dialogs.preferences import apply_theme
 

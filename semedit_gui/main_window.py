@@ -354,9 +354,14 @@ class MainWindow(QMainWindow):
     def _task_failed(self, task: Task, reason: str) -> None:
         """Show a failed task; a missing model gets the download offer."""
         error = task.exception
-        self.show_message(task.error or "Something went wrong.", error=True)
         if isinstance(error, ModelMissingError) and error.asset_id:
+            # The core sentence names command-line steps; in the app, the dialog is the way.
+            self.show_message(f"{reason} needs the model '{error.asset_id}', which is not "
+                              "installed yet. Download it in the dialog that opened, or later "
+                              "with Models ▸ Model Manager.", error=True)
             self.offer_model(error.asset_id, reason)
+            return
+        self.show_message(task.error or "Something went wrong.", error=True)
 
     def submit(self, name: str, work, *, on_success=None, reason: str = "",
                worker: GpuWorker | None = None, on_progress=None) -> Task:

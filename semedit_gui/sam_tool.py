@@ -85,10 +85,14 @@ class SamTool(QObject):
 
     def _failed(self, task: Task, text: str) -> None:
         self._pending = None
-        self.message.emit(text)
         error = task.exception
         if isinstance(error, ModelMissingError) and error.asset_id:
+            self.message.emit(f"Click selection needs Segment Anything ('{error.asset_id}'), "
+                              "which is not installed yet; download it in the dialog that "
+                              "opened, or paint the chunk with the brush.")
             self.model_missing.emit(error.asset_id, "Click selection")
+            return
+        self.message.emit(text)
 
     def _ended(self) -> None:
         self._running = None
