@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 APP_STAMP := $(VENV)/.installed-app
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean bundle
 
 run: $(APP_STAMP)
 	$(VENV)/bin/semedit
@@ -34,6 +34,9 @@ $(APP_STAMP): pyproject.toml | $(PY)
 $(DEV_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@ $(APP_STAMP)
+
+bundle:  # the one-folder Linux bundle dist/semedit/ and its smoke test (packaging/build.sh)
+	packaging/build.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
