@@ -175,6 +175,7 @@ class GpuWorker(QThread):
             self.start()
         self._live.add(task)
         task.ended.connect(lambda: self._live.discard(task))
+        task.ended.connect(task.deleteLater)  # after the caller's slots: results are read
         self._queue.put(task)
         return task
 
