@@ -255,7 +255,6 @@ def hair_transfer(snapshot: Document, hair_photo: Path, settings, *,
     replace Segment Anything for that photo.
     """
     def work(models: LoadedModels, task):
-        from core.errors import JobCancelled
         from core.face import prepare_photo
         from core.hair import HairTransferJob, transfer_chunks
         from core.hair.directions import pose_directions_for
@@ -290,11 +289,7 @@ def hair_transfer(snapshot: Document, hair_photo: Path, settings, *,
             yield progress
             if task.stop_requested:
                 job.stop()
-        try:
-            result = job.result()
-        except JobCancelled as error:
-            raise JobCancelled("The hair transfer was stopped; nothing was changed.") \
-                from error
+        result = job.result()  # JobCancelled when stopped: the task ends as cancelled
         return HairOutcome(result, result.full_photo(photo_a.rgb),
                            f"{Path(photo_a.path.name).stem}-hair.png",
                            notes + list(result.notes), models.generator_id,

@@ -372,6 +372,8 @@ class MainWindow(QMainWindow):
         if on_progress is not None:
             task.progress.connect(on_progress)
         task.failed.connect(lambda _text: self._task_failed(task, reason or name))
+        task.cancelled.connect(lambda: self.show_message(f"{name} was stopped; nothing was "
+                                                         "changed."))
         (worker or self.worker).submit(task)
         self.statusBar().showMessage(f"{name}…")
         return task

@@ -29,28 +29,32 @@ from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from core.errors import SemeditError
+from core.errors import JobCancelled, SemeditError
 from core.models.loaded import LoadedModels, ModelChoice
 
 OUT_OF_MEMORY = ("The GPU ran out of memory while {what}. Close other programs that use the "
                  "GPU, use a smaller model, or choose the CPU in Preferences, then try again.")
 
 
-class Task(QObject):
-    """One piece of work for the worker. Connect to its signals before submitting it."""
+class RelayedWork(QObject):
+    """Work run on another thread whose signals are all emitted on the UI thread.
+
+    The work thread emits the private relay signal; its receiver (this object, created
+    on the UI thread) gets the call queued there and re-emits the public signal. A stop
+    is a flag the work checks; the work raising `JobCancelled` ends it as cancelled.
+    """
 
     progress = Signal(object)
     succeeded = Signal(object)  # the work's result
-    failed = Signal(str)  # a sentence for the user
-    ended = Signal()  # after succeeded or failed, always
+    failed = Signal(str)  # a sentence for the user (`exception` holds what was raised)
+    cancelled = Signal()  # the work stopped early without a result (JobCancelled)
+    ended = Signal()  # after succeeded, failed or cancelled, always
 
     _relay = Signal(str, object)
 
-    def __init__(self, name: str, work: Callable[[LoadedModels, Task], Any],
-                 parent: QObject | None = None):
+    def __init__(self, name: str, parent: QObject | None = None):
         super().__init__(parent)
         self.name = name
-        self.work = work
         self.result: Any = None
         self.error: str | None = None
         self.exception: BaseException | None = None  # what failed, for e.g. a missing model
@@ -69,19 +73,21 @@ class Task(QObject):
 
     @property
     def done(self) -> bool:
-        """True once the worker has finished with it (its signals may still be queued)."""
+        """True once the work has finished (its signals may still be queued)."""
         return self._done.is_set()
 
-    # ----------------------------------------------------------------- worker thread
-
-    def _execute(self, models: LoadedModels) -> None:
+    def _run(self, call: Callable[[], Any]) -> None:
+        """On the work thread: run `call` (a result, or a generator of progress that
+        returns one) and relay what happens."""
         started = time.perf_counter()
         try:
-            outcome = self.work(models, self)
+            outcome = call()
             if inspect.isgenerator(outcome):
                 outcome = yield_all(outcome, lambda item: self._relay.emit("progress", item))
             self.result = outcome
             kind, payload = "succeeded", outcome
+        except JobCancelled:
+            kind, payload = "cancelled", None
         except Exception as error:  # every failure becomes a message
             self.exception = error
             self.error = describe_error(error, self.name)
@@ -90,15 +96,31 @@ class Task(QObject):
         self._done.set()
         self._relay.emit(kind, payload)
 
-    # ----------------------------------------------------------------- UI thread
-
     @Slot(str, object)
     def _deliver(self, kind: str, payload: object) -> None:
         if kind == "progress":
             self.progress.emit(payload)
             return
-        (self.succeeded if kind == "succeeded" else self.failed).emit(payload)
+        if kind == "succeeded":
+            self.succeeded.emit(payload)
+        elif kind == "cancelled":
+            self.cancelled.emit()
+        else:
+            self.failed.emit(payload)
         self.ended.emit()
+
+
+class Task(RelayedWork):
+    """One piece of work for the GPU worker, `work(models, task)`. Connect to its signals
+    before submitting it."""
+
+    def __init__(self, name: str, work: Callable[[LoadedModels, Task], Any],
+                 parent: QObject | None = None):
+        super().__init__(name, parent)
+        self.work = work
+
+    def _execute(self, models: LoadedModels) -> None:  # the worker thread
+        self._run(lambda: self.work(models, self))
 
 
 def yield_all(generator, on_item: Callable[[Any], None]) -> Any:

@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
 from core.errors import SemeditError
 from core.models import AssetStatus, DownloadProgress, ModelStore, VerifyResult, format_bytes
 from semedit_gui.dialogs.background import BackgroundJob
-from semedit_gui.worker import describe_error
 
 StoreFactory = Callable[[], ModelStore]
 
@@ -404,14 +403,10 @@ class ModelManagerDialog(QDialog):
         self.status_label.setText(f"{asset_id} is installed in {result}.")
         self.models_changed.emit()
 
-    def _on_failed(self, error: object) -> None:
-        name = self._job.name if self._job else "The operation"
+    def _on_failed(self, message: str) -> None:
         self._outcome = "failed"
         self.status_label.setText("")
-        if isinstance(error, BaseException):
-            self._show_error(describe_error(error, name))
-        else:
-            self._show_error(f"{name} failed: {error}")
+        self._show_error(message)
 
     def _on_cancelled(self) -> None:
         name = self._job.name if self._job else "The operation"

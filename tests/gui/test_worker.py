@@ -88,3 +88,18 @@ def test_shutdown_stops_a_running_task_cooperatively(qtbot, tmp_path):
     late = Task("Late", lambda m, t: 1)
     with qtbot.waitSignal(late.failed, timeout=1000):
         worker.submit(late)
+
+
+def test_a_stopped_job_ends_cancelled_not_failed(qtbot, worker):
+    from core.errors import JobCancelled
+
+    def stopped(models, task):
+        yield 1
+        raise JobCancelled("stopped before the end")
+
+    task = Task("Transferring", stopped)
+    failures = []
+    task.failed.connect(failures.append)
+    with qtbot.waitSignals([task.cancelled, task.ended], timeout=5000):
+        worker.submit(task)
+    assert not failures and task.result is None
