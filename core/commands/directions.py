@@ -32,8 +32,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compute.add_argument("--supervised", action="store_true",
                          help="also fit the landmark-labelled directions (generates and "
                          "measures --samples faces: minutes on a GPU)")
+    compute.add_argument("--hair", action="store_true",
+                         help="also fit hair_volume and hair_length (labels from Segment "
+                         "Anything's hair masks; usable on any hair chunk)")
+    compute.add_argument("--sam", metavar="PATH|ID",
+                         help="Segment Anything weights for --hair (default: sam-vit-b)")
     compute.add_argument("--samples", type=int, default=1000,
-                         help="faces to generate for --supervised (default 1000)")
+                         help="faces to generate for --supervised or --hair (default 1000)")
     _common(compute)
 
     imported = actions.add_parser("import", help="add a direction file to the library")
@@ -77,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         directions = library.builtin()
         if args.supervised:
             directions = directions + _fit_supervised(library, args.samples)
+        if args.hair:
+            directions = directions + _fit_hair(library, args)
         print(json.dumps({"computed": [d.name for d in directions]}))
     elif args.action == "import":
         added = library.import_file(args.file, name=args.name, layers=args.layers,
@@ -96,9 +103,26 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fit_supervised(library: DirectionLibrary, samples: int) -> list[Direction]:
+    directions = _run_fitting(library.supervised_job(samples=samples), samples)
+    names = {d.name for d in directions}  # keep the others (hair) that were fitted before
+    library.store_supervised(directions + [d for d in library.supervised()
+                                           if d.name not in names])
+    return directions
+
+
+def _fit_hair(library: DirectionLibrary, args: argparse.Namespace) -> list[Direction]:
+    from core.hair.directions import hair_direction_job, sam_hair_segmenter, store_hair_directions
+    from core.segment.sam import SamSegmenter, load_sam_argument
+
+    segmenter = SamSegmenter(load_sam_argument(args.sam, args.models_dir, args.device))
+    job = hair_direction_job(library, sam_hair_segmenter(segmenter), samples=args.samples)
+    return store_hair_directions(library, _run_fitting(job, args.samples))
+
+
+def _run_fitting(job, samples: int) -> list[Direction]:
+    """Run a supervised fitting job with a progress bar; Ctrl-C fits on what it has."""
     if samples < 1:
         raise InvalidInputError("--samples must be at least 1.")
-    job = library.supervised_job(samples=samples)
     bar = ProgressBar("Labelling faces")
     try:
         for progress in job.run():
@@ -108,9 +132,7 @@ def _fit_supervised(library: DirectionLibrary, samples: int) -> list[Direction]:
         job.stop()  # fit on the faces labelled so far
     finally:
         bar.close()
-    directions = job.result()
-    library.store_supervised(directions)
-    return directions
+    return job.result()
 
 
 def _describe(d: Direction) -> dict:

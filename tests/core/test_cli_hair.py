@@ -155,3 +155,10 @@ def test_clear_messages(photos, tmp_path, capsys):
         assert err.count("\n") == 1  # one sentence, no traceback
     assert not (tmp_path / "o.png").exists()
     assert png(a).shape == (512, 512, 3)
+
+
+def test_hair_directions_need_segment_anything(capsys, tmp_path):
+    code, out, err = run(capsys, "directions", "compute", "--hair", "--generator", GEN,
+                         "--models-dir", tmp_path)
+    assert code == 1 and out == ""
+    assert err.startswith("semedit: error: ") and "sam-vit-b" in err and err[-1] == "\n"
