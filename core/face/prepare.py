@@ -25,14 +25,8 @@ class PreparedPhoto:
         (a centre crop) detected on the crop itself, the largest face.
         """
         if self.face is None:
-            faces = detect_faces(self.aligned)
-            if not faces:
-                raise NoFaceError("No face was found in the image, so face landmarks are not "
-                                  "available; paint the chunks instead.")
-            return faces[0].landmarks.astype(np.float32)
-        to_aligned = self.transform.photo_to_aligned(self.aligned.shape[0])
-        points = np.c_[self.face.landmarks, np.ones(len(self.face.landmarks))] @ to_aligned.T
-        return points[:, :2].astype(np.float32)
+            return _detected_in_aligned(self.aligned)
+        return _mapped(self.face.landmarks, self.transform, self.aligned.shape[0])
 
 
 def landmarks_in_aligned(aligned: np.ndarray, transform: AlignTransform | None = None,
@@ -45,15 +39,22 @@ def landmarks_in_aligned(aligned: np.ndarray, transform: AlignTransform | None =
     """
     size = aligned.shape[0]
     if transform is not None and photo_rgb is not None:
-        to_aligned = transform.photo_to_aligned(size)
-        best, best_distance = None, np.inf
-        for face in detect_faces(photo_rgb):
-            points = np.c_[face.landmarks, np.ones(len(face.landmarks))] @ to_aligned.T
-            distance = float(np.linalg.norm(points[:, :2].mean(axis=0) - size / 2))
-            if distance < best_distance:
-                best, best_distance = points[:, :2], distance
-        if best is not None and best_distance < size / 2:
-            return best.astype(np.float32)
+        candidates = [_mapped(face.landmarks, transform, size)
+                      for face in detect_faces(photo_rgb)]
+        distances = [float(np.linalg.norm(p.mean(axis=0) - size / 2)) for p in candidates]
+        if candidates and min(distances) < size / 2:
+            return candidates[int(np.argmin(distances))]
+    return _detected_in_aligned(aligned)
+
+
+def _mapped(photo_landmarks: np.ndarray, transform: AlignTransform, size: int) -> np.ndarray:
+    """Photo-pixel landmarks in the size² aligned frame, float32 [68, 2]."""
+    to_aligned = transform.photo_to_aligned(size)
+    points = np.c_[photo_landmarks, np.ones(len(photo_landmarks))] @ to_aligned.T
+    return points[:, :2].astype(np.float32)
+
+
+def _detected_in_aligned(aligned: np.ndarray) -> np.ndarray:
     faces = detect_faces(aligned)
     if not faces:
         raise NoFaceError("No face was found in the image, so face landmarks are not "
