@@ -87,9 +87,8 @@ class MainWindow(QMainWindow):
 
         self._build_central()
         self._build_docks()
-        self.sam_tool = SamTool(self, self.worker, self.canvas)
+        self.sam_tool = SamTool(self, self.submit, self.canvas)
         self.sam_tool.message.connect(self.show_message)
-        self.sam_tool.model_missing.connect(self.offer_model)
         self._build_actions()
         self._build_menus_and_toolbars()
         self._build_status_bar()
@@ -923,8 +922,9 @@ class MainWindow(QMainWindow):
             self.photo_view_action.setChecked(False)
             self.show_message(str(error), error=True)
             return
-        transform = AlignTransform.from_json(session.doc.transform)
-        self.canvas.set_photo_view(photo.rgb, face_quad(transform, session.doc.resolution))
+        corners = AlignTransform.from_json(session.doc.transform).sampling_quad()
+        # sampling_quad runs TL, BL, BR, TR; the canvas outlines TL, TR, BR, BL.
+        self.canvas.set_photo_view(photo.rgb, corners[[0, 3, 2, 1]])
 
     def _on_cursor(self, x: int, y: int, chunk: str) -> None:
         text = "" if x < 0 else f"{x}, {y}" + (f"  {chunk}" if chunk else "")
@@ -1031,15 +1031,6 @@ class MainWindow(QMainWindow):
             self.autosave_slot.clear()
         self._set_session(None)
         event.accept()
-
-
-def face_quad(transform: AlignTransform, resolution: int) -> np.ndarray:
-    """The aligned image's corners in photo pixels (top-left, top-right, bottom-right,
-    bottom-left)."""
-    to_photo = transform.aligned_to_photo(resolution)
-    corners = np.array([[0, 0, 1], [resolution, 0, 1], [resolution, resolution, 1],
-                        [0, resolution, 1]], np.float64)
-    return (corners @ to_photo.T)[:, :2]
 
 
 def _dropped_path(mime) -> Path | None:
