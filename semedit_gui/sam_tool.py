@@ -8,24 +8,25 @@ the selected chunk, "New chunk" makes a chunk of it, Escape clears the clicks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 
-from core.errors import ModelMissingError, SemeditError
+from core.errors import SemeditError
 from semedit_gui import jobs
 from semedit_gui.session import EditorSession
-from semedit_gui.worker import GpuWorker, Task
+from semedit_gui.worker import Task
 
 
 class SamTool(QObject):
     message = Signal(str)
-    model_missing = Signal(str, str)  # asset id, feature
     candidate_changed = Signal(object)  # float32 mask or None
 
-    def __init__(self, window, worker: GpuWorker, canvas):
+    def __init__(self, window, submit: Callable[..., Task], canvas):
         super().__init__(window)
-        self.worker = worker
+        self._submit = submit  # MainWindow.submit: runs work on the GPU worker
         self.canvas = canvas
         self.session: EditorSession | None = None
         self.candidate: np.ndarray | None = None
@@ -71,28 +72,21 @@ class SamTool(QObject):
     def _start(self, request) -> None:
         session = self.session
         points, labels, box = request
-        task = Task("Segment Anything", jobs.sam_predict(session.doc.aligned.copy(), points,
-                                                         labels, box), self)
-        task.succeeded.connect(lambda prediction: self._predicted(session, prediction))
-        task.failed.connect(lambda text: self._failed(task, text))
+        # The window's submit reports failures (and offers a missing SAM model).
+        task = self._submit("Segment Anything",
+                            jobs.sam_predict(session.doc.aligned.copy(), points, labels, box),
+                            on_success=lambda prediction: self._predicted(session, prediction),
+                            reason="Click selection")
+        task.failed.connect(self._failed)
         task.ended.connect(self._ended)
         self._running = task
-        self.worker.submit(task)
 
     def _predicted(self, session: EditorSession, prediction) -> None:
         if session is self.session and self._pending is None:
             self._show(prediction.mask.astype(np.float32))
 
-    def _failed(self, task: Task, text: str) -> None:
-        self._pending = None
-        error = task.exception
-        if isinstance(error, ModelMissingError) and error.asset_id:
-            self.message.emit(f"Click selection needs Segment Anything ('{error.asset_id}'), "
-                              "which is not installed yet; download it in the dialog that "
-                              "opened, or paint the chunk with the brush.")
-            self.model_missing.emit(error.asset_id, "Click selection")
-            return
-        self.message.emit(text)
+    def _failed(self, _text: str) -> None:
+        self._pending = None  # clicks made while it failed would fail the same way
 
     def _ended(self) -> None:
         self._running = None

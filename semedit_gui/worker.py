@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
+from shiboken6 import Shiboken
 
 from core.errors import JobCancelled, SemeditError
 from core.models.loaded import LoadedModels, ModelChoice
@@ -169,7 +170,8 @@ class GpuWorker(QThread):
     @classmethod
     def running_workers(cls) -> list[GpuWorker]:
         """Workers whose thread is still running (tests fail when one outlives its test)."""
-        return [w for w in list(cls._instances) if w.isRunning()]
+        # A worker whose Qt object was deleted with its window cannot be running.
+        return [w for w in list(cls._instances) if Shiboken.isValid(w) and w.isRunning()]
 
     def __init__(self, choice: ModelChoice, parent: QObject | None = None):
         super().__init__(parent)
