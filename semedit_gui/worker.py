@@ -31,6 +31,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from shiboken6 import Shiboken
 
 from core.errors import JobCancelled, SemeditError
+from core.jobs import JobControl
 from core.models.loaded import LoadedModels, ModelChoice
 
 OUT_OF_MEMORY = ("The GPU ran out of memory while {what}. Close other programs that use the "
@@ -60,17 +61,17 @@ class RelayedWork(QObject):
         self.error: str | None = None
         self.exception: BaseException | None = None  # what failed, for e.g. a missing model
         self.seconds = 0.0
-        self._stop = threading.Event()
+        self.control = JobControl()  # core's stop flag, handed to the workflow
         self._done = threading.Event()
         self._relay.connect(self._deliver)
 
     def stop(self) -> None:
         """Ask the work to stop at its next step (it decides what a partial result is)."""
-        self._stop.set()
+        self.control.stop()
 
     @property
     def stop_requested(self) -> bool:
-        return self._stop.is_set()
+        return self.control.stop_requested
 
     @property
     def done(self) -> bool:
