@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.fileio import write_atomically
-from core.models.paths import semedit_home
+from core.paths import semedit_home
 from core.project import PROJECT_SUFFIX
 
 

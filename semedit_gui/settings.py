@@ -16,7 +16,7 @@ from pathlib import Path
 from core.device import DEVICE_CHOICES
 from core.fileio import write_atomically
 from core.models.loaded import ModelChoice
-from core.models.paths import semedit_home
+from core.paths import semedit_home
 
 SETTINGS_FILE = "settings.json"
 SETTINGS_VERSION = 1

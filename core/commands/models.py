@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import threading
 
 from core.commands.common import add_models_dir_argument, open_store
 from core.commands.progress import ProgressBar
 from core.errors import JobCancelled, ModelMissingError
+from core.jobs import JobControl
 from core.models import TABLE_COLUMNS
 
 
@@ -56,9 +56,9 @@ def _download(args: argparse.Namespace) -> int:
     store = open_store(args.models_dir)
     asset = store.manifest.get(args.id)
     bar = ProgressBar(f"Downloading {asset.id}")
-    stop = threading.Event()
+    control = JobControl()
     try:
-        jobs = store.download(asset.id, stop, force=args.force)
+        jobs = store.download(asset.id, control, force=args.force)
         while True:
             try:
                 progress = next(jobs)
@@ -68,7 +68,7 @@ def _download(args: argparse.Namespace) -> int:
             bar.update_bytes(progress.done_bytes, progress.total_bytes,
                              progress.bytes_per_second)
     except KeyboardInterrupt:
-        stop.set()
+        control.stop()
         bar.close()
         raise JobCancelled(f"Download of {asset.id} stopped; run the same command again to "
                            "resume it.") from None

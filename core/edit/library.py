@@ -41,7 +41,7 @@ from core.edit.supervised import DEFAULT_LABELS, SupervisedDirectionJob
 from core.errors import CheckpointError, InvalidInputError, SemeditError
 from core.fileio import write_atomically
 from core.invert.codes import CodeSpace
-from core.models.paths import semedit_home
+from core.paths import semedit_home
 from core.stylegan import Generator
 
 FILE_FORMAT = "semedit-directions"

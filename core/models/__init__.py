@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from core.models.download import (
-    DownloadProgress,
-    FileDigests,
-    StopFlag,
-    check_digests,
-    download,
-    hash_file,
-    is_stopped,
-    part_path,
-)
+from core.models.download import DownloadProgress, download, part_path
 from core.models.manifest import (
     KINDS,
     Asset,
@@ -21,7 +12,6 @@ from core.models.manifest import (
     load_manifest,
     parse_manifest,
 )
-from core.models.paths import models_dir, semedit_home
 from core.models.store import (
     HASH_RECORDS_FILE,
     TABLE_COLUMNS,
@@ -31,6 +21,7 @@ from core.models.store import (
     VerifyResult,
     format_bytes,
 )
+from core.paths import models_dir  # the CLI's --models-dir and the app's folder setting
 
 __all__ = [
     "HASH_RECORDS_FILE",
@@ -39,22 +30,16 @@ __all__ = [
     "Asset",
     "AssetStatus",
     "DownloadProgress",
-    "FileDigests",
     "HashRecordError",
     "Manifest",
     "ManifestError",
     "ModelStore",
-    "StopFlag",
     "UnknownAssetError",
     "VerifyResult",
-    "check_digests",
     "download",
     "format_bytes",
-    "hash_file",
-    "is_stopped",
     "load_manifest",
     "models_dir",
     "parse_manifest",
     "part_path",
-    "semedit_home",
 ]

@@ -8,28 +8,25 @@ only once the size and hashes are right, so `dest` never holds half a file.
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import re
 import ssl
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections import deque
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from core.errors import ChecksumError, DownloadError, JobCancelled
-
-StopFlag = threading.Event | Callable[[], bool] | None
+from core.errors import ChecksumError, DownloadError
+from core.hashing import FileDigests, StreamHasher, check_digests, hash_into
+from core.jobs import JobControl, control_or_new
 
 USER_AGENT = "SemEdit-model-downloader/1 (Python urllib)"
 PART_SUFFIX = ".part"
-HASH_BLOCK_SIZE = 1 << 20
 _PROGRESS_INTERVAL_S = 0.25
 _MAX_BACKOFF_S = 30.0
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -56,55 +53,8 @@ class DownloadProgress:
         return min(1.0, self.done_bytes / self.total_bytes)
 
 
-@dataclass(frozen=True)
-class FileDigests:
-    size: int
-    sha256: str
-    md5: str | None = None
-
-
-def is_stopped(stop: StopFlag) -> bool:
-    """True when the caller asked the job to stop (an Event that is set, or a callable)."""
-    if stop is None:
-        return False
-    if isinstance(stop, threading.Event):
-        return stop.is_set()
-    return bool(stop())
-
-
-def raise_if_stopped(stop: StopFlag, what: str) -> None:
-    if is_stopped(stop):
-        raise JobCancelled(f"{what} was cancelled.")
-
-
 def part_path(dest: Path) -> Path:
     return dest.with_name(dest.name + PART_SUFFIX)
-
-
-def hash_file(path: Path, *, with_md5: bool = False, stop: StopFlag = None) -> FileDigests:
-    """Hash a file of any size block by block (it is never read whole)."""
-    return _hash_into(StreamHasher(with_md5), path, stop).digests()
-
-
-def check_digests(
-    digests: FileDigests,
-    *,
-    size: int | None = None,
-    sha256: str | None = None,
-    sha256_prefix: str | None = None,
-    md5_prefix: str | None = None,
-) -> list[str]:
-    """Every way `digests` differs from what is expected, as short phrases (empty: all good)."""
-    problems = []
-    if size is not None and digests.size != size:
-        problems.append(f"it is {digests.size} bytes, expected {size}")
-    if sha256 and digests.sha256 != sha256.lower():
-        problems.append(f"sha256 is {digests.sha256}, expected {sha256.lower()}")
-    if sha256_prefix and not digests.sha256.startswith(sha256_prefix.lower()):
-        problems.append(f"sha256 is {digests.sha256}, expected {sha256_prefix.lower()}…")
-    if md5_prefix and not (digests.md5 or "").startswith(md5_prefix.lower()):
-        problems.append(f"md5 is {digests.md5}, expected {md5_prefix.lower()}…")
-    return problems
 
 
 def download(
@@ -115,7 +65,7 @@ def download(
     sha256: str | None = None,
     sha256_prefix: str | None = None,
     md5_prefix: str | None = None,
-    stop: StopFlag = None,
+    control: JobControl | None = None,
     stall_timeout: float = 30.0,
     retries: int = 3,
     chunk_size: int = 1 << 20,
@@ -130,8 +80,9 @@ def download(
     Progress comes every `chunk_size` bytes or quarter second, whichever is first.
 
     Raises DownloadError, ChecksumError for the wrong content (the .part is deleted), or
-    JobCancelled when `stop` is set (the .part is kept for a later resume). The flag is
-    checked between reads, so a stop during a stall is noticed within `stall_timeout`.
+    JobCancelled when `control` asks for a stop (the .part is kept for a later resume). The
+    flag is checked between reads, so a stop during a stall is noticed within
+    `stall_timeout`.
     """
     urls = [url_or_urls] if isinstance(url_or_urls, str) else list(url_or_urls)
     if not urls:
@@ -140,40 +91,13 @@ def download(
         dest=Path(dest),
         size=size,
         checks={"sha256": sha256, "sha256_prefix": sha256_prefix, "md5_prefix": md5_prefix},
-        stop=stop,
+        control=control_or_new(control),
         stall_timeout=stall_timeout,
         retries=max(0, retries),
         chunk_size=max(1, chunk_size),
         backoff=max(0.0, backoff),
     )
     return (yield from job.run(urls))
-
-
-class StreamHasher:
-    """sha256 (and md5 when asked) of a byte stream fed block by block."""
-
-    def __init__(self, with_md5: bool):
-        self.size = 0
-        self._sha256 = hashlib.sha256()
-        self._md5 = hashlib.md5(usedforsecurity=False) if with_md5 else None
-
-    def update(self, data: bytes) -> None:
-        self.size += len(data)
-        self._sha256.update(data)
-        if self._md5 is not None:
-            self._md5.update(data)
-
-    def digests(self) -> FileDigests:
-        md5 = self._md5.hexdigest() if self._md5 is not None else None
-        return FileDigests(size=self.size, sha256=self._sha256.hexdigest(), md5=md5)
-
-
-def _hash_into(hashes: StreamHasher, path: Path, stop: StopFlag) -> StreamHasher:
-    with open(path, "rb") as stream:
-        while block := stream.read(HASH_BLOCK_SIZE):
-            raise_if_stopped(stop, f"Checking {path.name}")
-            hashes.update(block)
-    return hashes
 
 
 class _RateMeter:
@@ -223,12 +147,12 @@ class _PartFile:
     def is_open(self) -> bool:
         return self._stream is not None
 
-    def open(self, stop: StopFlag) -> None:
+    def open(self, control: JobControl) -> None:
         """Open for appending, first hashing whatever an earlier run left there."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.hashes = StreamHasher(self._with_md5)
         if self.path.exists():
-            _hash_into(self.hashes, self.path, stop)
+            hash_into(self.hashes, self.path, control)
         self._stream = open(self.path, "ab")  # noqa: SIM115 - stays open across retries
 
     def reset(self) -> None:
@@ -262,7 +186,7 @@ class _Job:
     dest: Path
     size: int | None
     checks: dict[str, str | None]
-    stop: StopFlag
+    control: JobControl
     stall_timeout: float
     retries: int
     chunk_size: int
@@ -292,7 +216,7 @@ class _Job:
     def _prepare(self, part: _PartFile) -> None:
         if not part.is_open:
             try:
-                part.open(self.stop)
+                part.open(self.control)
             except OSError as error:
                 raise DownloadError(
                     f"Cannot write {part.path}: {error.strerror or error}."
@@ -452,17 +376,14 @@ class _Job:
         )
 
     def _raise_if_stopped(self) -> None:
-        raise_if_stopped(self.stop, f"Downloading {self.dest.name}")
+        self.control.check(f"Downloading {self.dest.name}")
 
     def _sleep(self, seconds: float) -> None:
         """Wait before a retry, waking early to honour the stop flag."""
         deadline = time.monotonic() + min(seconds, _MAX_BACKOFF_S)
         while (left := deadline - time.monotonic()) > 0:
             self._raise_if_stopped()
-            if isinstance(self.stop, threading.Event):
-                self.stop.wait(left)
-            else:
-                time.sleep(min(left, 0.05))
+            self.control.wait(left)
         self._raise_if_stopped()
 
 

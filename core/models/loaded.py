@@ -21,8 +21,8 @@ import torch
 from core.device import pick_device
 from core.errors import ModelMissingError
 from core.models.manifest import load_manifest
-from core.models.paths import models_dir
 from core.models.store import ModelStore
+from core.paths import models_dir
 
 
 @dataclass(frozen=True)

@@ -24,18 +24,9 @@ from core.errors import (
     SemeditError,
 )
 from core.fileio import write_atomically
-from core.models.download import (
-    HASH_BLOCK_SIZE,
-    DownloadProgress,
-    FileDigests,
-    StopFlag,
-    StreamHasher,
-    check_digests,
-    download,
-    hash_file,
-    part_path,
-    raise_if_stopped,
-)
+from core.hashing import HASH_BLOCK_SIZE, FileDigests, StreamHasher, check_digests, hash_file
+from core.jobs import JobControl
+from core.models.download import DownloadProgress, download, part_path
 from core.models.manifest import Asset, Manifest, UnknownAssetError
 
 HASH_RECORDS_FILE = "verified_hashes.json"
@@ -167,7 +158,7 @@ class ModelStore:
     def download(
         self,
         asset_id: str,
-        stop: StopFlag = None,
+        control: JobControl | None = None,
         *,
         force: bool = False,
         stall_timeout: float = 30.0,
@@ -191,7 +182,7 @@ class ModelStore:
                 sha256=asset.sha256 or recorded,
                 sha256_prefix=asset.sha256_prefix,
                 md5_prefix=asset.md5_prefix,
-                stop=stop,
+                control=control,
                 stall_timeout=stall_timeout,
                 retries=retries,
             )
@@ -208,7 +199,7 @@ class ModelStore:
         return status.path
 
     def import_file(
-        self, asset_id: str, src_path: str | os.PathLike[str], *, stop: StopFlag = None
+        self, asset_id: str, src_path: str | os.PathLike[str], *, control: JobControl | None = None
     ) -> Path:
         """Copy a file the user already has into the store after checking it is this asset.
 
@@ -221,7 +212,7 @@ class ModelStore:
         if not src.is_file():
             raise InvalidInputError(f"{src} is not a file.")
         if dest.exists() and dest.samefile(src):
-            result = self.verify(asset_id, stop=stop)
+            result = self.verify(asset_id, control=control)
             if not result.ok:
                 raise ChecksumError(result.message)
             return dest
@@ -236,7 +227,9 @@ class ModelStore:
         temp = dest.with_name(dest.name + _IMPORT_SUFFIX)
         with _os_errors_as_sentences(f"copy {src} to {dest}"):
             try:
-                digests = _copy_and_hash(src, temp, with_md5=bool(asset.md5_prefix), stop=stop)
+                digests = _copy_and_hash(
+                    src, temp, with_md5=bool(asset.md5_prefix), control=control
+                )
                 problems = _problems(asset, digests, recorded)
                 if problems:
                     raise ChecksumError(
@@ -251,7 +244,7 @@ class ModelStore:
 
     # -- checking files ------------------------------------------------------------------
 
-    def verify(self, asset_id: str, *, stop: StopFlag = None) -> VerifyResult:
+    def verify(self, asset_id: str, *, control: JobControl | None = None) -> VerifyResult:
         """Hash the installed file and check it, saying which checks were made.
 
         Checks, in order of trust: the official sha256; else the published hash prefixes
@@ -264,7 +257,7 @@ class ModelStore:
                 f"Model '{asset.id}' is not installed, so there is nothing to verify."
             )
         with _os_errors_as_sentences(f"read {path}"):
-            digests = hash_file(path, with_md5=bool(asset.md5_prefix), stop=stop)
+            digests = hash_file(path, with_md5=bool(asset.md5_prefix), control=control)
         recorded_entry = self._hash_records().get(asset.id)
         recorded = self._recorded_sha256(asset)
         problems = _problems(asset, digests, recorded)
@@ -371,12 +364,15 @@ def _methods(asset: Asset, recorded: str | None, entry: Any) -> list[str]:
     return methods
 
 
-def _copy_and_hash(src: Path, dest: Path, *, with_md5: bool, stop: StopFlag) -> FileDigests:
+def _copy_and_hash(
+    src: Path, dest: Path, *, with_md5: bool, control: JobControl | None
+) -> FileDigests:
     """Copy block by block, hashing the bytes as they are written."""
     hashes = StreamHasher(with_md5)
     with open(src, "rb") as source, open(dest, "wb") as target:
         while block := source.read(HASH_BLOCK_SIZE):
-            raise_if_stopped(stop, f"Importing {src.name}")
+            if control is not None:
+                control.check(f"Importing {src.name}")
             target.write(block)
             hashes.update(block)
         target.flush()

@@ -19,7 +19,7 @@ import torch
 
 from core.checkpoint_files import checkpoint_format
 from core.errors import CheckpointError
-from core.models.download import hash_file
+from core.hashing import hash_file
 from core.stylegan.networks import Generator, GeneratorConfig
 from core.stylegan.ops import fir_filter_2d
 from core.stylegan.safe_pickle import PersistentObject, UnsafePickleError, safe_unpickle

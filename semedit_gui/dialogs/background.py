@@ -12,14 +12,15 @@ from typing import Any
 
 from PySide6.QtCore import QObject
 
+from core.jobs import JobControl
 from semedit_gui.worker import RelayedWork
 
-# work(stop) -> result, or a generator that yields progress and returns the result.
-JobWork = Callable[[threading.Event], Any]
+# work(control) -> result, or a generator that yields progress and returns the result.
+JobWork = Callable[[JobControl], Any]
 
 
 class BackgroundJob(RelayedWork):
-    """Start with `start()`; `cancel()` sets the stop flag the work checks; `join()` waits."""
+    """Start with `start()`; `cancel()` stops `control`, which the work checks; `join()` waits."""
 
     def __init__(self, name: str, work: JobWork, parent: QObject | None = None):
         super().__init__(name, parent)
@@ -30,7 +31,7 @@ class BackgroundJob(RelayedWork):
         if self._thread is not None:
             raise RuntimeError(f"{self.name} was already started.")
         # daemon: a job forgotten by a crashing window must not keep the process alive.
-        self._thread = threading.Thread(target=self._run, args=(lambda: self._work(self._stop),),
+        self._thread = threading.Thread(target=self._run, args=(lambda: self._work(self.control),),
                                         name=f"SemEdit: {self.name}", daemon=True)
         self._thread.start()
 

@@ -6,7 +6,6 @@ the UI thread only reads file sizes. Closing the dialog cancels the job and join
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from html import escape as _escape
 from pathlib import Path
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import SemeditError
+from core.jobs import JobControl
 from core.models import AssetStatus, DownloadProgress, ModelStore, VerifyResult, format_bytes
 from semedit_gui.dialogs.background import BackgroundJob
 
@@ -172,8 +172,8 @@ class ModelManagerDialog(QDialog):
         # A file that failed Verify has the right size, so the store would keep it: force.
         force = self._verified.get(asset_id) is False
 
-        def work(stop: threading.Event) -> Any:
-            return (yield from store.download(asset_id, stop, force=force))
+        def work(control: JobControl) -> Any:
+            return (yield from store.download(asset_id, control, force=force))
 
         self._verified.pop(asset_id, None)
         self._start(f"Downloading {asset_id}", asset_id, work, determinate=True)
@@ -186,7 +186,7 @@ class ModelManagerDialog(QDialog):
         store, asset_id, source = self._store, status.asset.id, Path(path)
         self._verified.pop(asset_id, None)
         self._start(f"Importing {source.name} as {asset_id}", asset_id,
-                    lambda stop: store.import_file(asset_id, source, stop=stop),
+                    lambda control: store.import_file(asset_id, source, control=control),
                     determinate=False)
 
     def verify_selected(self) -> None:
@@ -195,7 +195,7 @@ class ModelManagerDialog(QDialog):
             return
         store, asset_id = self._store, status.asset.id
         self._start(f"Checking {asset_id}", asset_id,
-                    lambda stop: store.verify(asset_id, stop=stop), determinate=False)
+                    lambda control: store.verify(asset_id, control=control), determinate=False)
 
     def cancel(self) -> None:
         if self._job is not None:
@@ -358,7 +358,7 @@ class ModelManagerDialog(QDialog):
 
     # ----------------------------------------------------------------- jobs
 
-    def _start(self, name: str, asset_id: str, work: Callable[[threading.Event], Any], *,
+    def _start(self, name: str, asset_id: str, work: Callable[[JobControl], Any], *,
                determinate: bool) -> None:
         self._clear_error()
         self._outcome = ""

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import ChecksumError, DownloadError, JobCancelled
+from core.hashing import HASH_BLOCK_SIZE, hash_file
+from core.jobs import JobControl
 from core.models.download import DownloadProgress, download, part_path
 
 PAYLOAD = bytes(range(256)) * 1024  # 256 KiB, every byte position distinguishable
@@ -322,25 +324,38 @@ def test_stalled_server_raises_instead_of_hanging(server: LocalServer, tmp_path:
     assert part_path(dest).stat().st_size == 50_000  # kept for a later resume
 
 
-@pytest.mark.parametrize("flag_kind", ["event", "callable"])
-def test_stop_flag_cancels_and_keeps_the_part(
-    server: LocalServer, tmp_path: Path, flag_kind: str
+def test_stop_through_job_control_cancels_and_keeps_the_part(
+    server: LocalServer, tmp_path: Path
 ) -> None:
     url = server.add("/model.bin")
     dest = tmp_path / "model.bin"
-    event = threading.Event()
-    stop = event if flag_kind == "event" else event.is_set
+    control = JobControl()
     seen = []
 
-    with pytest.raises(JobCancelled):
-        for progress in download(url, dest, stop=stop, chunk_size=4096, **FAST):
+    with pytest.raises(JobCancelled, match=r"Downloading model\.bin was cancelled"):
+        for progress in download(url, dest, control=control, chunk_size=4096, **FAST):
             seen.append(progress)
             if progress.done_bytes > 0:
-                event.set()
+                control.stop()
 
+    # The stop is noticed before the next read: no progress comes after the one that
+    # asked for it, and the .part holds exactly the bytes reported so far.
+    assert seen[-1].done_bytes > 0
+    assert sum(1 for p in seen if p.done_bytes > 0) == 1
     assert not dest.exists()
-    assert 0 < part_path(dest).stat().st_size < len(PAYLOAD)
-    assert part_path(dest).read_bytes() == PAYLOAD[: part_path(dest).stat().st_size]
+    assert part_path(dest).stat().st_size == seen[-1].done_bytes < len(PAYLOAD)
+    assert part_path(dest).read_bytes() == PAYLOAD[: seen[-1].done_bytes]
+
+
+def test_hashing_stops_between_blocks(tmp_path: Path) -> None:
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"x" * (3 * HASH_BLOCK_SIZE))
+    control = JobControl()
+    control.stop()
+
+    with pytest.raises(JobCancelled, match=r"Checking big\.bin was cancelled"):
+        hash_file(path, control=control)
+    assert hash_file(path).sha256 == hashlib.sha256(b"x" * (3 * HASH_BLOCK_SIZE)).hexdigest()
 
 
 def test_next_mirror_is_tried_when_one_fails(server: LocalServer, tmp_path: Path) -> None:

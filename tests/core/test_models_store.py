@@ -20,7 +20,6 @@ import core.models.store as store_module
 from core.errors import ChecksumError, InvalidInputError, ModelMissingError
 from core.models.download import DownloadProgress, part_path
 from core.models.manifest import Manifest, UnknownAssetError, parse_manifest
-from core.models.paths import models_dir, semedit_home
 from core.models.store import (
     HASH_RECORDS_FILE,
     TABLE_COLUMNS,
@@ -28,6 +27,7 @@ from core.models.store import (
     ModelStore,
     format_bytes,
 )
+from core.paths import models_dir, semedit_home
 
 GENERATOR_BYTES = b"generator weights " * 2000
 SAM_BYTES = b"segmenter weights " * 3000

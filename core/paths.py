@@ -1,4 +1,4 @@
-"""Where SemEdit keeps its data and its downloaded models."""
+"""Where SemEdit keeps its data (`$SEMEDIT_HOME` or the platform data folder) and its models."""
 
 from __future__ import annotations
 
