@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._timing import device_info, pick_device, sync
 from core.segment.brush import Brush, BrushStroke
-from core.segment.sam import ClickSession, SamSegmenter, build_sam_model, official_config
+from core.segment.sam import SamSegmenter, build_sam_model, official_config
 
 PHOTO = Path(__file__).resolve().parents[1] / "tests" / "data" / "astronaut_ffhq1024.png"
 CLICK_GOAL_MS = 50.0
@@ -57,11 +57,14 @@ def bench_sam(variant: str, device: torch.device, clicks: int) -> dict:
     rng = np.random.default_rng(0)
     first_clicks, refine_clicks = [], []
     for _ in range(clicks):
-        session = ClickSession(segmenter, rgb)
-        for step in range(3):  # a first click, then two refinements with the previous logits
+        points: list[tuple[float, float]] = []
+        labels: list[int] = []
+        for step in range(3):  # a first click, then two more, all sent again as the app does
             x, y = rng.uniform(100, 924, 2)
+            points.append((float(x), float(y)))
+            labels.append(0 if step == 1 else 1)
             start = time.perf_counter()
-            session.add_point(float(x), float(y), positive=step != 1)
+            segmenter.predict(points, labels)
             sync(device)
             (first_clicks if step == 0 else refine_clicks).append(
                 (time.perf_counter() - start) * 1000)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from core.device import DEVICE_CHOICES
 from core.fileio import write_atomically
+from core.latents import SPACES
 from core.models.loaded import ModelChoice
 from core.paths import semedit_home
 
@@ -22,7 +23,6 @@ SETTINGS_FILE = "settings.json"
 SETTINGS_VERSION = 1
 PRECISIONS = ("auto", "fp32")  # auto: fp16 top blocks on CUDA, as the inversion does
 THEMES = ("system", "light", "dark")
-SPACES = ("w", "wplus", "s")
 MAX_RECENT = 10
 
 

@@ -112,9 +112,10 @@ def _fit_supervised(library: DirectionLibrary, samples: int) -> list[Direction]:
 
 def _fit_hair(library: DirectionLibrary, args: argparse.Namespace) -> list[Direction]:
     from core.hair.directions import hair_direction_job, sam_hair_segmenter, store_hair_directions
-    from core.segment.sam import SamSegmenter, load_sam_argument
+    from core.models.loaded import LoadedModels, ModelChoice
 
-    segmenter = SamSegmenter(load_sam_argument(args.sam, args.models_dir, args.device))
+    segmenter = LoadedModels(ModelChoice(
+        sam=args.sam, models_dir=args.models_dir, device=args.device)).sam()
     job = hair_direction_job(library, sam_hair_segmenter(segmenter), samples=args.samples)
     return store_hair_directions(library, _run_fitting(job, args.samples))
 

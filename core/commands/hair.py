@@ -33,9 +33,10 @@ from core.hair import HairTransferJob, HairTransferSettings, transfer_chunks
 from core.hair.directions import pose_directions_for
 from core.imageio import Photo, load_photo, save_image
 from core.invert import LOSS_KINDS, SPACES
+from core.models.loaded import LoadedModels, ModelChoice
 from core.project import save_project
 from core.segment.mask_io import load_mask
-from core.segment.sam import SamSegmenter, load_sam_argument
+from core.segment.sam import SamSegmenter
 from core.stylegan import Generator
 
 
@@ -172,7 +173,8 @@ def _mask(path: str | None, size: int) -> np.ndarray | None:
 def _segmenter(args: argparse.Namespace) -> SamSegmenter | None:
     """SAM when installed (or named); None lets `transfer_chunks` explain what is missing."""
     try:
-        return SamSegmenter(load_sam_argument(args.sam, args.models_dir, args.device))
+        return LoadedModels(ModelChoice(
+            sam=args.sam, models_dir=args.models_dir, device=args.device)).sam()
     except ModelMissingError:
         if args.sam is not None:
             raise

@@ -17,9 +17,9 @@ from core.commands.common import add_device_argument, add_models_dir_argument
 from core.errors import InvalidInputError, ModelMissingError
 from core.face import PreparedPhoto, prepare_photo
 from core.imageio import load_photo
+from core.models.loaded import LoadedModels, ModelChoice
 from core.segment.face_chunks import FaceChunks, face_chunks
 from core.segment.mask_io import save_mask
-from core.segment.sam import SamSegmenter, load_sam_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
         image, to_image = photo.rgb, np.eye(3)
     points = [*args.point, *args.negative]
     labels = [1] * len(args.point) + [0] * len(args.negative)
-    segmenter = SamSegmenter(load_sam_argument(args.sam, args.models_dir, args.device))
+    segmenter = LoadedModels(ModelChoice(
+        sam=args.sam, models_dir=args.models_dir, device=args.device)).sam()
     segmenter.set_image(image)
     prediction = segmenter.predict(
         points=[_mapped(to_image, p, image.shape) for p in points] or None,
@@ -110,7 +111,8 @@ def automatic_face_chunks(prepared: PreparedPhoto, sam_spec: str | None,
     """Face chunks for an aligned photo: with SAM when weights are installed (or named),
     from the landmarks alone when the default SAM model is not installed."""
     try:
-        segmenter = SamSegmenter(load_sam_argument(sam_spec, models_dir, device))
+        segmenter = LoadedModels(ModelChoice(
+            sam=sam_spec, models_dir=models_dir, device=device)).sam()
     except ModelMissingError:
         if sam_spec is not None:
             raise

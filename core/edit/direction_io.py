@@ -43,7 +43,7 @@ import torch
 
 from core.edit.directions import SLIDER_SIGMAS, Direction, slider_scale, stylespace_direction
 from core.errors import CheckpointError, InvalidInputError
-from core.invert.codes import CodeSpace
+from core.latents.codes import CodeSpace
 
 IMPORT_SUFFIXES: tuple[str, ...] = (".npy", ".npz", ".pt", ".pth", ".json")
 UNIT_VECTOR_SCALE = 3.0

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from core.errors import InvalidInputError
-from core.invert.codes import ChunkCode, CodeSpace
+from core.latents.codes import ChunkCode, CodeSpace
 from core.stylegan import StyleVectors
 
 DIRECTION_SPACES: tuple[str, ...] = ("w", "s")

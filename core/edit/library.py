@@ -40,7 +40,7 @@ from core.edit.ganspace import (
 from core.edit.supervised import DEFAULT_LABELS, SupervisedDirectionJob
 from core.errors import CheckpointError, InvalidInputError, SemeditError
 from core.fileio import write_atomically
-from core.invert.codes import CodeSpace
+from core.latents.codes import CodeSpace
 from core.paths import semedit_home
 from core.stylegan import Generator
 

@@ -50,9 +50,9 @@ import torch
 from core.edit.directions import AppliedEdit, Direction, edited_styles
 from core.edit.scheduler import ChunkState, PreviewRequest
 from core.errors import InvalidInputError
-from core.invert.codes import ChunkCode, CodeSpace
 from core.invert.masks import ChunkMasks, composite
 from core.invert.pti import with_tuned_weights
+from core.latents.codes import ChunkCode, CodeSpace
 from core.project.document import SPACES, Document
 from core.stylegan import Generator, StyleVectors, quantised_images, uint8_to_images
 

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from core.invert.codes import ChunkCode, CodeSpace
+from core.latents.codes import ChunkCode, CodeSpace
 from core.segment import mask_ops
 from core.stylegan import images_to_uint8
 

@@ -28,7 +28,7 @@ import torch
 from core.edit.directions import AppliedEdit, Direction, edited_styles
 from core.edit.labels import face_measurements
 from core.errors import InvalidInputError
-from core.invert.codes import ChunkCode, CodeSpace
+from core.latents.codes import ChunkCode, CodeSpace
 from core.stylegan import images_to_uint8
 
 POSE_DETECTION_SIDE = 512  # renders are detected on a copy this size (dlib is slow at 1024)

@@ -27,9 +27,9 @@ import torch.nn.functional as F
 
 from core.errors import InvalidInputError, ModelMissingError
 from core.hair.compose import compose
-from core.invert.codes import ChunkCode, CodeSpace
 from core.invert.losses import LOSS_KINDS, VGG_MISSING, LossKind, Lpips, to_loss_resolution
 from core.invert.schedule import LrSchedule
+from core.latents.codes import ChunkCode, CodeSpace
 
 INPAINT_SIDE = 256  # the hair-free target is coarse anyway: inpaint on a copy this size
 COARSE_GRID = 32  # the regenerated region is compared on a grid this fine

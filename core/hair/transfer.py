@@ -64,9 +64,10 @@ from core.hair.pose import (
     match_pose,
 )
 from core.hair.refine import JointRefinement, RefineWeights, RegionLoss, inpaint_hair
-from core.invert.codes import SPACES, ChunkCode, CodeSpace, Space
 from core.invert.engine import InversionJob, InversionResult, InversionSettings
 from core.invert.losses import LOSS_KINDS, LossKind, Lpips, ReconstructionLoss
+from core.latents import SPACES, Space
+from core.latents.codes import ChunkCode, CodeSpace
 from core.project import Document
 from core.stylegan import Generator as StyleGenerator
 from core.stylegan import images_to_uint8, uint8_to_images

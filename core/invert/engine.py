@@ -22,10 +22,10 @@ import numpy as np
 import torch
 
 from core.errors import InvalidInputError
-from core.invert.codes import SPACES, ChunkCode, CodeSpace, Space
 from core.invert.losses import ReconstructionLoss
 from core.invert.masks import COVERAGES, ChunkMasks, Coverage, check_masks, composite
 from core.invert.schedule import LrSchedule
+from core.latents.codes import SPACES, ChunkCode, CodeSpace, Space
 from core.stylegan import Generator, images_to_uint8
 
 

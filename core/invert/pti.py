@@ -20,9 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import InvalidInputError
-from core.invert.codes import ChunkCode, CodeSpace
 from core.invert.losses import ReconstructionLoss
 from core.invert.masks import ChunkMasks, Coverage, composite
+from core.latents.codes import ChunkCode, CodeSpace
 from core.stylegan import Generator
 
 

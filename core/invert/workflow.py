@@ -10,9 +10,9 @@ import torch
 from core.errors import InvalidInputError
 from core.face.prepare import PreparedPhoto
 from core.imageio import Photo
-from core.invert.codes import ChunkCode, CodeSpace
 from core.invert.engine import InversionResult, InversionSettings
 from core.invert.masks import composite
+from core.latents.codes import ChunkCode, CodeSpace
 from core.project import Document
 from core.project.document import Chunk
 from core.project.history import CompoundItem, MaskDiff, ValueChange

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from core.errors import InvalidInputError
+from core.latents.spaces import SPACES
 from core.project.history import History
 
-SPACES: tuple[str, ...] = ("w", "wplus", "s")
 _CODE_NDIM = {"w": 1, "wplus": 2, "s": 1}
 
 # Distinct, fairly saturated colours that read well as translucent overlays on skin and hair.

@@ -43,8 +43,8 @@ from PIL import Image, UnidentifiedImageError
 from core import __version__
 from core.errors import InvalidInputError, ProjectFileError
 from core.fileio import same_file, write_atomically
+from core.mask_png import mask_png_bytes
 from core.project.document import Chunk, Document, Edit
-from core.segment.mask_io import mask_png_bytes
 
 FORMAT_NAME = "semedit-project"
 FORMAT_VERSION = 1

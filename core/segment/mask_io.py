@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from PIL import Image, UnidentifiedImageError
 
 from core.errors import ImageError, InvalidInputError
 from core.fileio import write_atomically
+from core.mask_png import mask_png_bytes
 
 
 @dataclass
@@ -49,23 +49,6 @@ def _as_unit_float(image: Image.Image) -> np.ndarray:
     if image.mode in ("RGBA", "LA", "PA"):
         image = image.convert("RGBA").convert("L")  # alpha is ignored: painted value counts
     return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-
-
-def mask_png_bytes(mask: np.ndarray, bits: int = 16) -> bytes:
-    """A soft mask encoded as an 8- or 16-bit greyscale PNG (16 bits keep soft edges)."""
-    if bits not in (8, 16):
-        raise InvalidInputError(f"Masks are written with 8 or 16 bits, not {bits}.")
-    values = np.clip(np.asarray(mask, dtype=np.float32), 0.0, 1.0)
-    if values.ndim != 2:
-        raise InvalidInputError(f"A mask is a 2-D array, not shape {values.shape}.")
-    if bits == 8:
-        image = Image.fromarray(np.rint(values * 255.0).astype(np.uint8), "L")
-    else:
-        # "<u2" because Pillow's I;16 is little-endian.
-        image = Image.fromarray(np.ascontiguousarray(np.rint(values * 65535.0).astype("<u2")))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=6)
-    return buffer.getvalue()
 
 
 def save_mask(path: str | Path, mask: np.ndarray, *, bits: int = 8) -> Path:

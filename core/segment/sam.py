@@ -1,10 +1,13 @@
-"""Segment Anything: safe checkpoint loading, prompted masks and click refinement.
+"""Segment Anything: safe checkpoint loading and prompted masks.
 
     sam = load_sam("sam_vit_b_01ec64.pth", device)
     segmenter = SamSegmenter(sam)           # caches the last few image embeddings
-    session = ClickSession(segmenter, rgb)  # one object: clicks, a box, undo
-    prediction = session.add_point(120, 80)
+    segmenter.set_image(rgb)
+    prediction = segmenter.predict(points=[(120, 80)])
     chunk = prediction.chunk_mask(1024)
+
+A model chosen by manifest id or file is found and loaded by the model provider
+(`core.models.loaded.LoadedModels.sam()`), not here.
 
 The architecture is read from the checkpoint's tensor shapes, so the official
 vit_b/l/h files and small test models go through the same code; nothing in the file
@@ -37,9 +40,7 @@ from segment_anything.modeling import (
 )
 
 from core.checkpoint_files import checkpoint_format
-from core.device import pick_device
 from core.errors import CheckpointError, InvalidInputError
-from core.models import ModelStore, load_manifest, models_dir
 
 # Not stored in the checkpoints (non-persistent buffers): the values SAM was trained with.
 PIXEL_MEAN = (123.675, 116.28, 103.53)
@@ -337,13 +338,6 @@ def _assemble(path: Path, cfg: SamConfig, state: dict[str, torch.Tensor],
     return sam.eval().requires_grad_(False)
 
 
-def load_sam_argument(spec: str | None, models_dir_override: str | None = None,
-                      device: str | torch.device | None = "auto") -> Sam:
-    """Load `--sam PATH|ID` (None: the default SAM model) from the model store."""
-    store = ModelStore(load_manifest(), models_dir(models_dir_override))
-    return load_sam(store.resolve(spec, "sam"), pick_device(device))
-
-
 def _some(items: Sequence[str], limit: int = 3) -> str:
     shown = ", ".join(items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
@@ -574,90 +568,3 @@ def as_chunk_mask(mask: np.ndarray, resolution: int) -> np.ndarray:
         values = cv2.resize(values, (resolution, resolution),
                             interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     return np.clip(values, 0.0, 1.0).astype(np.float32)
-
-
-# --- click refinement -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Step:
-    points: tuple[tuple[float, float], ...]
-    labels: tuple[int, ...]
-    box: tuple[float, float, float, float] | None
-    prediction: SamPrediction
-
-
-class ClickSession:
-    """Clicks and an optional box selecting one object in one image.
-
-    The first prompt, if a single click, is ambiguous: SAM proposes several masks and
-    the best by predicted IoU is kept. Later prompts send everything so far plus the
-    previous low-resolution logits as `mask_input`, asking for one mask, which keeps
-    the selection stable while it is refined. Undo restores the previous mask exactly.
-    """
-
-    def __init__(self, segmenter: SamSegmenter, rgb: np.ndarray):
-        self.segmenter = segmenter
-        self.rgb = check_rgb(rgb)
-        segmenter.set_image(rgb)
-        self._key = segmenter.image_key
-        self._steps: list[_Step] = []
-
-    @property
-    def points(self) -> list[tuple[float, float]]:
-        return list(self._steps[-1].points) if self._steps else []
-
-    @property
-    def labels(self) -> list[int]:
-        return list(self._steps[-1].labels) if self._steps else []
-
-    @property
-    def box(self) -> tuple[float, float, float, float] | None:
-        return self._steps[-1].box if self._steps else None
-
-    @property
-    def prediction(self) -> SamPrediction | None:
-        return self._steps[-1].prediction if self._steps else None
-
-    @property
-    def mask(self) -> np.ndarray | None:
-        """bool [H, W] of the current selection (None before the first prompt)."""
-        return self.prediction.mask if self._steps else None
-
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._steps)
-
-    def add_point(self, x: float, y: float, positive: bool = True) -> SamPrediction:
-        """Add an object (positive) or background click and re-predict."""
-        return self._push([*self.points, (float(x), float(y))],
-                          [*self.labels, 1 if positive else 0], self.box)
-
-    def set_box(self, box: Sequence[float] | None) -> SamPrediction | None:
-        """Set or replace the box (None removes it) and re-predict."""
-        new_box = None if box is None else tuple(float(v) for v in box)
-        if new_box is None and not self.points:
-            self.clear()
-            return None
-        return self._push(self.points, self.labels, new_box)
-
-    def undo_last(self) -> SamPrediction | None:
-        """Remove the last prompt; returns the restored prediction (None when empty)."""
-        if self._steps:
-            self._steps.pop()
-        return self.prediction
-
-    def clear(self) -> None:
-        self._steps.clear()
-
-    def _push(self, points, labels, box) -> SamPrediction:
-        if self.segmenter.image_key != self._key:  # another image was segmented meanwhile
-            self.segmenter.set_image(self.rgb)
-        previous = self.prediction
-        first_single_click = previous is None and len(points) == 1 and box is None
-        prediction = self.segmenter.predict(
-            points=points or None, labels=labels or None, box=box,
-            mask_input=None if previous is None else previous.logits,
-            multimask=first_single_click)
-        self._steps.append(_Step(tuple(points), tuple(labels), box, prediction))
-        return prediction

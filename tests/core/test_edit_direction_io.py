@@ -18,7 +18,7 @@ from core.edit.direction_io import (
 from core.edit.directions import SLIDER_SIGMAS, slider_scale
 from core.edit.ganspace import mapped_samples
 from core.errors import CheckpointError, InvalidInputError
-from core.invert.codes import CodeSpace
+from core.latents.codes import CodeSpace
 from tests.checkpoint_writers import random_generator
 
 W, L = 32, 6  # random_generator(16, w_dim=32): w_dim 32, 6 ws rows

@@ -11,9 +11,9 @@ from core.edit.directions import Direction
 from core.edit.render import DIFF_FLOOR, EditRenderer, StaleRequestError
 from core.edit.scheduler import PreviewRequest
 from core.errors import InvalidInputError
-from core.invert.codes import CodeSpace
 from core.invert.masks import ChunkMasks, composite
 from core.invert.workflow import chunk_codes
+from core.latents.codes import CodeSpace
 from core.project import Document, Edit
 from core.segment.mask_ops import feather, resolve_overlaps
 from core.stylegan import images_to_uint8, uint8_to_images

@@ -1,40 +1,33 @@
-"""Segment Anything: loading from shapes, hostile files, the embedding cache, prompts,
-click refinement and "segment everything" proposals, on a tiny SAM in the real format."""
+"""Segment Anything: loading from shapes, hostile files, the embedding cache and prompts,
+on a tiny SAM in the real format."""
 
 from __future__ import annotations
 
 import pickle
-import sys
-import threading
 import zipfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import torch
 from segment_anything import (
-    SamAutomaticMaskGenerator,
     SamPredictor,
     build_sam_vit_b,
     build_sam_vit_h,
     build_sam_vit_l,
 )
-from torchvision.ops import box_iou
 
 from core.errors import CheckpointError, InvalidInputError, ModelMissingError
+from core.models.loaded import LoadedModels, ModelChoice
 from core.segment.sam import (
-    ClickSession,
     SamConfig,
     SamSegmenter,
     as_chunk_mask,
     build_sam_model,
     infer_sam_config,
     load_sam,
-    load_sam_argument,
     official_config,
 )
-from core.segment.sam_auto import ProposalJob, ProposalSettings
 from tests import sam_writers
 from tests.sam_writers import TINY_LOW_RES, build_tiny_sam, write_tiny_sam
 
@@ -154,11 +147,13 @@ def test_wrapped_state_dict_loads(tiny_path, tmp_path, sam):
     assert torch.equal(loaded.mask_decoder.iou_token.weight, sam.mask_decoder.iou_token.weight)
 
 
-def test_load_sam_argument_takes_a_path_or_reports_a_missing_default(tiny_path, tmp_path):
-    loaded = load_sam_argument(str(tiny_path), str(tmp_path / "models"), "cpu")
-    assert loaded.source_path == str(tiny_path)
+def test_model_provider_takes_a_sam_path_or_reports_a_missing_default(tiny_path, tmp_path):
+    # `--sam PATH|ID` is resolved by the model provider (segment knows no model store).
+    chosen = ModelChoice(sam=str(tiny_path), models_dir=str(tmp_path / "models"), device="cpu")
+    assert LoadedModels(chosen).sam().sam.source_path == str(tiny_path)
+    default = ModelChoice(models_dir=str(tmp_path / "models"), device="cpu")
     with pytest.raises(ModelMissingError, match="sam-vit-b"):
-        load_sam_argument(None, str(tmp_path / "models"), "cpu")
+        LoadedModels(default).sam()
 
 
 def _edited(tiny_path: Path, tmp_path: Path, edit) -> Path:
@@ -410,203 +405,6 @@ def test_chunk_masks_are_square_float_masks(segmenter):
     prediction = segmenter.predict(points=[(30, 20)])
     with pytest.raises(InvalidInputError, match="128x96"):
         prediction.chunk_mask(64)
-
-
-# --- click sessions --------------------------------------------------------------------
-
-
-@pytest.fixture
-def mask_inputs(sam, monkeypatch):
-    """The `masks` argument of every prompt-encoder call."""
-    seen = []
-    original = sam.prompt_encoder.forward
-
-    def spy(points, boxes, masks):
-        seen.append(None if masks is None else masks.detach().cpu().numpy().copy())
-        return original(points, boxes, masks)
-
-    monkeypatch.setattr(sam.prompt_encoder, "forward", spy)
-    return seen
-
-
-def test_click_session_refines_with_the_previous_logits(segmenter, mask_inputs):
-    session = ClickSession(segmenter, _scene())
-    assert session.mask is None and not session.can_undo
-    first = session.add_point(30, 20)
-    assert mask_inputs == [None]
-    assert first.candidate_masks.shape[0] == 3  # ambiguous first click: best of several
-
-    second = session.add_point(100, 70, positive=False)
-    assert second.candidate_masks.shape[0] == 1
-    np.testing.assert_array_equal(mask_inputs[-1], first.logits[None])
-    assert session.points == [(30.0, 20.0), (100.0, 70.0)] and session.labels == [1, 0]
-
-    third = session.set_box((10, 5, 80, 60))
-    np.testing.assert_array_equal(mask_inputs[-1], second.logits[None])
-    np.testing.assert_array_equal(session.mask, third.mask)
-    assert session.box == (10.0, 5.0, 80.0, 60.0)
-
-
-def test_undo_restores_the_previous_mask_exactly(segmenter, mask_inputs):
-    session = ClickSession(segmenter, _scene())
-    first = session.add_point(30, 20)
-    second = session.add_point(60, 40)
-    session.add_point(100, 70, positive=False)
-    restored = session.undo_last()
-    assert restored is second
-    np.testing.assert_array_equal(session.mask, second.mask)
-    assert session.points == [(30.0, 20.0), (60.0, 40.0)]
-    session.add_point(90, 80)
-    np.testing.assert_array_equal(mask_inputs[-1], second.logits[None])
-    session.undo_last()
-    session.undo_last()
-    np.testing.assert_array_equal(session.mask, first.mask)
-    assert session.undo_last() is None and session.mask is None
-    assert session.undo_last() is None
-
-
-def test_click_session_follows_its_own_image(segmenter, encoder_calls):
-    session = ClickSession(segmenter, _scene())
-    before = session.add_point(30, 20)
-    other = _scene(1)
-    segmenter.set_image(other)
-    encoder_calls.clear()
-    after = session.add_point(60, 40)
-    assert encoder_calls == []  # back to the session's image through the cache
-    fresh = ClickSession(SamSegmenter(segmenter.sam), _scene())
-    fresh.add_point(30, 20)
-    np.testing.assert_array_equal(after.logits, fresh.add_point(60, 40).logits)
-    assert before is not after
-    # An invalid click changes nothing.
-    with pytest.raises(InvalidInputError):
-        session.add_point(-5, 0)
-    assert session.points == [(30.0, 20.0), (60.0, 40.0)]
-
-
-# --- segment everything ----------------------------------------------------------------
-
-LOW = {"pred_iou_thresh": 0.0, "stability_score_thresh": 0.0}  # random weights score low
-
-
-def _settings(**kwargs) -> ProposalSettings:
-    return ProposalSettings(**{"points_per_side": 8, "points_per_batch": 16, **LOW, **kwargs})
-
-
-def test_proposals_match_the_reference_generator(segmenter, encoder_calls, monkeypatch):
-    monkeypatch.setitem(sys.modules, "pycocotools", None)  # must not be needed
-    rgb = _scene()
-    segmenter.set_image(rgb)
-    encoder_calls.clear()
-    job = ProposalJob(segmenter, rgb, _settings(min_mask_region_area=60))
-    progress = list(job.run())
-    assert encoder_calls == []  # the cached embedding was reused
-    done = [p.batches_done for p in progress]
-    assert done == sorted(done) and done[-1] == job.total_batches == 4
-    assert progress[-1].finished and not progress[-1].stopped
-    assert all(p.total_batches == 4 for p in progress)
-    proposals = job.result()
-    assert len(proposals) >= 3
-
-    generator = SamAutomaticMaskGenerator(
-        segmenter.sam, points_per_side=8, points_per_batch=16, pred_iou_thresh=0.0,
-        stability_score_thresh=0.0, box_nms_thresh=0.7, crop_nms_thresh=0.7,
-        min_mask_region_area=60)
-    reference = sorted((r for r in generator.generate(rgb) if r["area"] > 0),
-                       key=lambda r: (-r["area"], -r["predicted_iou"]))
-    assert len(proposals) == len(reference)
-    for ours, theirs in zip(proposals, reference, strict=True):
-        np.testing.assert_array_equal(ours.mask, theirs["segmentation"])
-        assert ours.area == theirs["area"] == int(ours.mask.sum())
-        assert ours.predicted_iou == pytest.approx(theirs["predicted_iou"])
-        assert ours.stability_score == pytest.approx(theirs["stability_score"])
-        x, y, w, h = theirs["bbox"]  # SAM's XYWH with an inclusive far edge
-        assert ours.bbox == (x, y, x + w + 1, y + h + 1)
-
-
-def _boxes_iou(proposals) -> torch.Tensor:
-    # NMS saw SAM's boxes, whose far edges are inclusive pixel indexes.
-    boxes = torch.tensor([p.bbox for p in proposals], dtype=torch.float32)
-    boxes[:, 2:] -= 1
-    iou = box_iou(boxes, boxes)
-    return iou - torch.eye(len(proposals))
-
-
-@pytest.mark.parametrize("nms", [0.3, 0.7])
-def test_proposals_are_sorted_and_deduplicated(segmenter, nms):
-    proposals = ProposalJob(segmenter, _scene(), _settings(box_nms_thresh=nms)).run_to_end()
-    assert len(proposals) >= 2
-    areas = [p.area for p in proposals]
-    assert areas == sorted(areas, reverse=True)
-    assert float(_boxes_iou(proposals).max()) <= nms
-    for p in proposals:
-        assert p.mask.shape == (H, W) and p.mask.dtype == bool and p.area > 0
-        x0, y0, x1, y1 = p.bbox
-        assert p.mask[y0:y1, x0:x1].sum() == p.area
-        assert p.mask[y0].any() and p.mask[y1 - 1].any()
-        assert p.mask[:, x0].any() and p.mask[:, x1 - 1].any()
-    # A looser threshold keeps more near-duplicates than a strict one.
-    loose = ProposalJob(segmenter, _scene(), _settings(box_nms_thresh=0.95)).run_to_end()
-    assert len(loose) >= len(proposals)
-    assert float(_boxes_iou(loose).max()) > nms
-
-
-def _small_parts(mask: np.ndarray, min_area: int) -> bool:
-    """True when the mask has an island or a hole smaller than min_area (8-connected)."""
-    for region, keep_largest in ((mask, True), (~mask, False)):
-        _, _, stats, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8), 8)
-        sizes = stats[1:, cv2.CC_STAT_AREA]
-        if keep_largest and len(sizes) == 1:
-            continue
-        if (sizes < min_area).any():
-            return True
-    return False
-
-
-def test_small_regions_are_cleaned_up(segmenter):
-    raw = ProposalJob(segmenter, _scene(), _settings()).run_to_end()
-    assert any(_small_parts(p.mask, 60) for p in raw)  # there is something to clean
-    clean = ProposalJob(segmenter, _scene(), _settings(min_mask_region_area=60)).run_to_end()
-    assert clean and not any(_small_parts(p.mask, 60) for p in clean)
-
-
-def test_stop_ends_the_job_between_batches_and_run_resumes(segmenter):
-    rgb = _scene()
-    job = ProposalJob(segmenter, rgb, _settings())
-    seen = []
-    for progress in job.run():
-        seen.append(progress)
-        if progress.batches_done == 2 and not progress.stopped:
-            job.stop()
-    assert [p.batches_done for p in seen] == [1, 2, 2]
-    assert seen[-1].stopped and not seen[-1].finished
-    partial = job.result()
-    assert all(p.area > 0 for p in partial)
-
-    rest = list(job.run())
-    assert [p.batches_done for p in rest] == [3, 4, 4] and rest[-1].finished
-    whole = ProposalJob(segmenter, rgb, _settings()).run_to_end()
-    resumed = job.result()
-    assert len(resumed) == len(whole)
-    for a, b in zip(resumed, whole, strict=True):
-        np.testing.assert_array_equal(a.mask, b.mask)
-
-
-def test_stop_from_another_thread_before_running(segmenter, encoder_calls):
-    job = ProposalJob(segmenter, _scene(), _settings())
-    thread = threading.Thread(target=job.stop)
-    thread.start()
-    thread.join()
-    progress = list(job.run())
-    assert len(progress) == 1 and progress[0].stopped and progress[0].batches_done == 0
-    assert job.result() == []
-
-
-def test_proposal_settings_are_validated():
-    for bad in ({"points_per_side": 0}, {"points_per_batch": 0}, {"pred_iou_thresh": 1.5},
-                {"box_nms_thresh": -0.1}, {"min_mask_region_area": -1},
-                {"stability_score_offset": 0.0}):
-        with pytest.raises(InvalidInputError):
-            ProposalSettings(**bad)
 
 
 def test_writer_matches_official_file_layout(tiny_path):

@@ -9,15 +9,12 @@ A code's tensor shape depends on its space:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 
 from core.errors import InvalidInputError
-from core.project.document import SPACES
+from core.latents.spaces import SPACES, Space
 from core.stylegan import Generator, StyleVectors
-
-Space = Literal["w", "wplus", "s"]  # the names are core.project's SPACES
 
 
 @dataclass
