@@ -15,6 +15,11 @@ what a later save needs (ICC profile, EXIF with the orientation reset to 1). Con
 
 `save_image` writes atomically (a temporary file in the same folder, then `os.replace`) and
 refuses to write over the photo it was made from.
+
+`open_image` is the one place SemEdit decodes an image (photos, masks, project members):
+only the formats named are tried, chosen by content (Pillow's EPS plugin would start
+Ghostscript), the pixel count is checked before decoding, and every failure is an
+`ImageError`. `read_image_file` reads the bytes of a regular file of bounded size.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from core.errors import ImageError, InvalidInputError
-from core.fileio import same_file, write_atomically
+from core.fileio import FileReadError, read_regular_file, same_file, write_atomically
 
 # Our own guard against decompression bombs. It is below Pillow's hard limit
 # (2 × Image.MAX_IMAGE_PIXELS ≈ 179 MP by default), so this is the limit users meet; Pillow's
@@ -37,6 +42,7 @@ from core.fileio import same_file, write_atomically
 MAX_PHOTO_PIXELS = 150_000_000
 
 READ_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "BMP")
+MAX_IMAGE_FILE_BYTES = 1 << 30  # a 150-megapixel photo as a BMP is 450 MB
 
 SAVE_FORMATS = {
     ".png": "PNG",
@@ -84,33 +90,26 @@ def require_rgb(pixels: np.ndarray, what: str = "The photo") -> np.ndarray:
 def load_photo(path: str | Path, *, max_pixels: int = MAX_PHOTO_PIXELS) -> Photo:
     """Read a photo; every problem with the file is an `ImageError` naming it."""
     path = Path(path)
-    return decode_photo(_read_file(path), path, max_pixels=max_pixels)
+    return decode_photo(read_image_file(path), path, max_pixels=max_pixels)
 
 
 def decode_photo(file_bytes: bytes, path: str | Path, *,
                  max_pixels: int = MAX_PHOTO_PIXELS) -> Photo:
     """Decode photo bytes (e.g. the original kept inside a project); `path` names it."""
     path = Path(path)
-    with warnings.catch_warnings():
-        # Our own max_pixels check below replaces Pillow's soft-limit warning.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        image = _open_image(path, file_bytes)
-        try:
-            _check_pixel_count(path, image.size, max_pixels)
-            image.load()  # the first frame of a multi-frame file
-            icc_profile = image.info.get("icc_profile") or None
-            orientation, exif = _read_exif(image)
-            rgb, icc_profile = _to_rgb(image, icc_profile)
-        except ImageError:
-            raise
-        except MemoryError as error:
-            raise ImageError(f"{path} is too large to load into memory.") from error
-        except (OSError, SyntaxError, ValueError, EOFError) as error:
-            raise ImageError(
-                f"{path} is damaged or truncated and cannot be read ({error})."
-            ) from error
-        finally:
-            image.close()
+    image = open_image(file_bytes, path, max_pixels=max_pixels)
+    try:
+        icc_profile = image.info.get("icc_profile") or None
+        orientation, exif = _read_exif(image)
+        rgb, icc_profile = _to_rgb(image, icc_profile)
+    except ImageError:
+        raise
+    except MemoryError as error:
+        raise ImageError(f"{path} is too large to load into memory.") from error
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise ImageError(f"{path} is damaged and cannot be read ({error}).") from error
+    finally:
+        image.close()
     rgb = _apply_orientation(rgb, orientation)
     rgb.flags.writeable = False  # a Photo is immutable; copy the pixels to change them
     return Photo(
@@ -123,28 +122,60 @@ def decode_photo(file_bytes: bytes, path: str | Path, *,
     )
 
 
-def _read_file(path: Path) -> bytes:
+def read_image_file(path: str | Path, *, limit: int = MAX_IMAGE_FILE_BYTES) -> bytes:
+    """The bytes of an image file: a regular file, not empty, at most `limit` bytes."""
+    path = Path(path)
     try:
-        data = path.read_bytes()
-    except FileNotFoundError as error:
-        raise ImageError(f"{path} does not exist.") from error
-    except IsADirectoryError as error:
-        raise ImageError(f"{path} is a folder, not an image file.") from error
-    except OSError as error:
-        raise ImageError(f"{path} cannot be read: {error.strerror or error}.") from error
+        data = read_regular_file(path, limit, what="image")
+    except FileReadError as error:
+        raise ImageError(f"{path} {error.reason}.") from error
     if not data:
         raise ImageError(f"{path} is empty (0 bytes), so it is not an image.")
     return data
 
 
-def _open_image(path: Path, data: bytes) -> Image.Image:
+def open_image(data: bytes, path: str | Path, *, formats: tuple[str, ...] = READ_FORMATS,
+               max_pixels: int = MAX_PHOTO_PIXELS,
+               size: tuple[int, int] | None = None) -> Image.Image:
+    """Decode the first frame of an image; every failure is an `ImageError` naming `path`.
+
+    Only `formats` are tried, by content, whatever the file is called. The declared size
+    is checked before any pixel is decoded: at most `max_pixels`, and exactly `size`
+    (width, height) when given.
+    """
+    path = Path(path)
+    with warnings.catch_warnings():
+        # Our own max_pixels check replaces Pillow's soft-limit warning.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = _open_image(path, data, formats)
+        try:
+            _check_pixel_count(path, image.size, max_pixels)
+            if size is not None and image.size != tuple(size):
+                raise ImageError(f"{path} is {image.size[0]}×{image.size[1]} pixels, "
+                                 f"not {size[0]}×{size[1]}.")
+            image.load()
+        except ImageError:
+            image.close()
+            raise
+        except MemoryError as error:
+            image.close()
+            raise ImageError(f"{path} is too large to load into memory.") from error
+        except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as error:
+            image.close()
+            raise ImageError(
+                f"{path} is damaged or truncated and cannot be read ({error})."
+            ) from error
+    return image
+
+
+def _open_image(path: Path, data: bytes, formats: tuple[str, ...]) -> Image.Image:
     # formats= keeps Pillow away from plugins we do not support (and from EPS, which runs
     # Ghostscript).
     try:
-        return Image.open(io.BytesIO(data), formats=READ_FORMATS)
+        return Image.open(io.BytesIO(data), formats=list(formats))
     except UnidentifiedImageError as error:
         raise ImageError(
-            f"{path} is not a JPEG, PNG, WebP, TIFF or BMP image, or it is too damaged to read."
+            f"{path} is not a {_format_names(formats)} image, or it is too damaged to read."
         ) from error
     except Image.DecompressionBombError as error:  # above Pillow's hard limit
         raise ImageError(
@@ -152,6 +183,11 @@ def _open_image(path: Path, data: bytes) -> Image.Image:
         ) from error
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise ImageError(f"{path} is damaged and cannot be read ({error}).") from error
+
+
+def _format_names(formats: tuple[str, ...]) -> str:
+    names = [{"WEBP": "WebP"}.get(f, f) for f in formats]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _check_pixel_count(path: Path, size: tuple[int, int], max_pixels: int) -> None:

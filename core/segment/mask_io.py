@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from core.errors import ImageError, InvalidInputError
 from core.fileio import write_atomically
+from core.imageio import open_image, read_image_file
 from core.mask_png import mask_png_bytes
 
 
@@ -22,15 +23,12 @@ class LoadedMask:
 def load_mask(path: str | Path, resolution: int) -> LoadedMask:
     """Read a greyscale (or colour: luminance is used) PNG/JPEG/... as a soft mask."""
     path = Path(path)
-    try:
-        with Image.open(path) as image:
-            image.load()
+    with open_image(read_image_file(path), path) as image:  # the one image reader
+        try:
             values = _as_unit_float(image)
-            original = image.size
-    except FileNotFoundError as exc:
-        raise ImageError(f"The mask file {path} does not exist.") from exc
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise ImageError(f"{path} is not a readable mask image ({exc}).") from exc
+        except (OSError, ValueError, MemoryError) as exc:
+            raise ImageError(f"{path} is not a readable mask image ({exc}).") from exc
+        original = image.size
     warning = None
     if values.shape != (resolution, resolution):
         warning = (f"{path.name} is {original[0]}x{original[1]}; it was resized to "
