@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+    QTransform,
+)
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
 from semedit_gui.canvas.overlay import rgba_qimage, rgbx_from_rgb
@@ -18,7 +29,9 @@ __all__ = [
     "BrushCursorItem",
     "DashedOutlineItem",
     "ImageItem",
+    "NoteBadgeItem",
     "PromptMarkerItem",
+    "stretch_over",
 ]
 
 _DARK = QColor(0, 0, 0, 170)
@@ -95,6 +108,15 @@ class ImageItem(QGraphicsItem):
                 Qt.ClipOperation.IntersectClip)
         # The whole image: the view already clips painting to the exposed region.
         painter.drawImage(QPointF(0, 0), self._image)
+
+
+def stretch_over(item: ImageItem, rect: QRectF) -> None:
+    """Scale an image layer so that it covers `rect` whatever its own pixel size."""
+    size = item.image_size
+    if size is None or rect.isEmpty():
+        item.setTransform(QTransform())
+        return
+    item.setTransform(QTransform.fromScale(rect.width() / size[0], rect.height() / size[1]))
 
 
 class BrushCursorItem(QGraphicsItem):
@@ -203,3 +225,45 @@ class DashedOutlineItem(QGraphicsPathItem):
             return
         self.set_polygon([(rect.left(), rect.top()), (rect.right(), rect.top()),
                           (rect.right(), rect.bottom()), (rect.left(), rect.bottom())])
+
+
+class NoteBadgeItem(QGraphicsItem):
+    """A short line of dark text on an amber label, its top-left corner at the item's
+    position, of constant screen size (a note pinned to a place in the image)."""
+
+    FILL = QColor(255, 196, 40, 240)
+    _PAD = 4.0
+
+    def __init__(self, text: str, parent: QGraphicsItem | None = None):
+        super().__init__(parent)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self._text = ""
+        self._rect = QRectF()
+        self.set_text(text)
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def set_text(self, text: str) -> None:
+        if text == self._text:
+            return
+        self.prepareGeometryChange()
+        self._text = text
+        metrics = QFontMetricsF(QFont())  # the application's font, as `paint` uses
+        self._rect = QRectF(0, 0, metrics.horizontalAdvance(text) + 2 * self._PAD,
+                            metrics.height() + 2 * self._PAD)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-1, -1, 1, 1)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget=None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(_DARK, 1.0))
+        painter.setBrush(QBrush(self.FILL))
+        painter.drawRoundedRect(self._rect, 3.0, 3.0)
+        painter.setPen(QColor(20, 20, 20))
+        painter.setFont(QFont())
+        painter.drawText(self._rect, Qt.AlignmentFlag.AlignCenter, self._text)

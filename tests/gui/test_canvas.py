@@ -166,7 +166,7 @@ def test_brush_cursor_follows_the_mouse_at_the_brush_size(qtbot, view):
     view.set_session(make_session(np.zeros((R, R), np.float32)))
     view.set_brush(Brush(size=10))
     qtbot.mouseMove(view.viewport(), at(view, 20, 20))
-    cursor = view._brush_cursor
+    cursor = view.layers.brush_cursor
     assert cursor.isVisible()
     assert cursor.screen_diameter == pytest.approx(10 * view.zoom_factor)
     assert abs(cursor.pos().x() - 20) < 0.5 and abs(cursor.pos().y() - 20) < 0.5
@@ -254,9 +254,10 @@ def test_sam_clicks_emit_include_and_exclude_points(qtbot, view):
     points, labels, box = prompts[-1]
     assert labels == [1, 0] and box is None
     np.testing.assert_allclose(points, [(10, 20), (30, 40)], atol=0.3)
-    assert len(view._markers) == 2 and all(m.isVisible() for m in view._markers)
+    markers = view.tools["sam"].markers
+    assert len(markers) == 2 and all(m.isVisible() for m in markers)
     view.clear_sam_prompt()
-    assert prompts[-1] == ([], [], None) and not view._markers
+    assert prompts[-1] == ([], [], None) and not view.tools["sam"].markers
 
 
 def test_sam_drag_emits_a_box(qtbot, view):

@@ -1,4 +1,11 @@
-"""What the canvas tools need besides Qt: names, brush steps, refusals, the SAM prompt.
+"""What every canvas tool shares: the event it is given, its answer to a press, and the
+few things of the canvas it may use.
+
+A tool is an object with `press`, `move`, `release` and `cancel`. The canvas turns each
+mouse event into a `ToolEvent` and hands it to one tool: the active one, or the pan tool
+(middle button, Space held) or the split-divider tool (a press on the divider). A press
+answered with `Press.GRAB` sends that button's moves and its release to the same tool;
+`cancel` ends such a drag without a release (focus lost, tool, view or document changed).
 
 Coordinates: the canvas scene is in image pixels with pixel (row r, col c) covering
 [c, c + 1) × [r, r + 1); core (brush, fill, Segment Anything) puts that pixel's centre at
@@ -7,28 +14,27 @@ x = c, y = r. `scene_to_pixel` converts.
 
 from __future__ import annotations
 
-import dataclasses
-import math
-from dataclasses import dataclass, field
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-from core.project.document import Chunk
-from core.segment.brush import MAX_BRUSH_SIZE, Brush
+from PySide6.QtCore import QPointF, QRectF, Qt
+
+if TYPE_CHECKING:
+    from core.segment.brush import Brush
+    from semedit_gui.session import EditorSession
 
 __all__ = [
-    "PAINT_TOOLS",
-    "TOOLS",
-    "SamPrompt",
-    "paint_refusal",
-    "resized_brush",
+    "PHOTO_VIEW_REFUSAL",
+    "CanvasTool",
+    "Press",
+    "ToolEvent",
+    "ToolHost",
     "scene_to_pixel",
 ]
 
-TOOLS: tuple[str, ...] = ("brush", "eraser", "fill", "sam", "pan")
-PAINT_TOOLS: frozenset[str] = frozenset({"brush", "eraser", "fill"})
-
-_BRUSH_STEP = 1.1  # `[` / `]` change the size by 10 %, at least one pixel
-
-_VERBS = {"brush": "paint on", "eraser": "erase", "fill": "fill"}
+PHOTO_VIEW_REFUSAL = ("The whole-photo view is for looking only; switch back to the "
+                      "aligned face to edit chunks.")
 
 
 def scene_to_pixel(x: float, y: float) -> tuple[float, float]:
@@ -36,62 +42,86 @@ def scene_to_pixel(x: float, y: float) -> tuple[float, float]:
     return x - 0.5, y - 0.5
 
 
-def resized_brush(brush: Brush, grow: bool) -> Brush:
-    """The next size up (`grow`) or down: ×1.1 or ÷1.1 but by at least one pixel, kept
-    within 1…MAX_BRUSH_SIZE and rounded to whole pixels (sizes artists read back)."""
-    size = brush.size
-    if grow:
-        new = max(size * _BRUSH_STEP, size + 1.0)
-        new = min(float(math.floor(new + 0.5)), MAX_BRUSH_SIZE)
-    else:
-        new = min(size / _BRUSH_STEP, size - 1.0)
-        new = max(float(math.floor(new + 0.5)), 1.0)
-    return dataclasses.replace(brush, size=new)
+class Press(enum.Enum):
+    """A tool's answer to a mouse press."""
+
+    IGNORED = "ignored"  # not this tool's button: the view passes the event on
+    HANDLED = "handled"  # done with the press itself (a fill, a refusal, an exclude point)
+    GRAB = "grab"  # a drag: this button's moves and release come to this tool
 
 
-def paint_refusal(tool: str, chunks: list[Chunk] | None, selected: Chunk | None) -> str | None:
-    """Why `tool` cannot change the selected chunk now, as a sentence; None when it can.
+@dataclass(frozen=True)
+class ToolEvent:
+    """A mouse event as tools see it: the button (the one pressed or released; for a move,
+    the one that started the drag), the viewport position and the scene point under it."""
 
-    `chunks` is None when no document is open.
-    """
-    verb = _VERBS.get(tool, "change")
-    if chunks is None:
-        return "Open a photo first: there is nothing to paint on yet."
-    if not chunks:
-        return "Add a chunk first: painting needs a chunk to paint on."
-    if selected is None:
-        return f"Select a chunk in the chunk list to {verb} it."
-    if selected.locked:
-        return f"Chunk '{selected.name}' is locked; unlock it to {verb} it."
-    if not selected.visible:
-        return f"Chunk '{selected.name}' is hidden; show it to {verb} it."
-    return None
-
-
-@dataclass
-class SamPrompt:
-    """The clicks and box given to Segment Anything so far, in core pixel coordinates."""
-
-    points: list[tuple[float, float]] = field(default_factory=list)
-    labels: list[int] = field(default_factory=list)  # 1 include, 0 exclude
-    box: tuple[float, float, float, float] | None = None
+    button: Qt.MouseButton
+    pos: QPointF
+    scene: QPointF
 
     @property
-    def empty(self) -> bool:
-        return not self.points and self.box is None
+    def left(self) -> bool:
+        return self.button == Qt.MouseButton.LeftButton
 
-    def add_point(self, x: float, y: float, include: bool) -> None:
-        self.points.append((float(x), float(y)))
-        self.labels.append(1 if include else 0)
 
-    def remove_last_point(self) -> bool:
-        if not self.points:
-            return False
-        self.points.pop()
-        self.labels.pop()
-        return True
+class ToolHost(Protocol):
+    """The part of the canvas that tools use (CanvasView provides it)."""
 
-    def clear(self) -> None:
-        self.points.clear()
-        self.labels.clear()
-        self.box = None
+    @property
+    def session(self) -> EditorSession | None: ...
+
+    @property
+    def brush(self) -> Brush: ...
+
+    @property
+    def image_rect(self) -> QRectF:
+        """The aligned frame in scene coordinates (empty when nothing is shown)."""
+
+    @property
+    def photo_view_active(self) -> bool: ...
+
+    def say(self, sentence: str) -> None:
+        """Tell the user why a press did nothing (the canvas's `message` signal)."""
+
+    def pan_by(self, delta: QPointF) -> None: ...
+
+    def set_split(self, fraction: float | None) -> None: ...
+
+    def scene_to_view(self, point: QPointF) -> QPointF: ...
+
+
+class CanvasTool:
+    """The base of the tools: ignores every button and has nothing to end."""
+
+    name = ""
+    shows_brush_cursor = False
+    drag_cursor: Qt.CursorShape | None = None  # while it holds a drag; None: the usual one
+
+    def __init__(self, host: ToolHost):
+        self.host = host
+
+    def cursor(self, photo_view: bool) -> Qt.CursorShape:
+        """The pointer shown over the image while this tool is the active one."""
+        return Qt.CursorShape.ArrowCursor if photo_view else Qt.CursorShape.CrossCursor
+
+    def press(self, event: ToolEvent) -> Press:
+        return Press.IGNORED
+
+    def move(self, event: ToolEvent) -> None:
+        """The pointer moved during this tool's drag."""
+
+    def release(self, event: ToolEvent) -> None:
+        """The button that started this tool's drag was released."""
+
+    def cancel(self) -> None:
+        """End a drag without a release; the tool keeps what was done so far."""
+
+    def activate(self) -> None:
+        """This tool became the active one."""
+
+    def deactivate(self) -> None:
+        """Another tool became the active one (any drag was cancelled before)."""
+
+    def key_press(self, key: Qt.Key) -> bool:
+        """A key the canvas does not use itself; True when this tool used it."""
+        return False
