@@ -1,0 +1,1 @@
+"""Image-to-W+ encoders (e4e) that give an inversion its first guess."""
