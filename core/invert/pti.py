@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from core.errors import InvalidInputError
 from core.invert.losses import ReconstructionLoss
 from core.invert.masks import ChunkMasks, Coverage, composite
+from core.jobs import JobControl, control_or_new
 from core.latents.codes import ChunkCode, CodeSpace
 from core.stylegan import Generator
 
@@ -53,8 +54,9 @@ class PtiProgress:
 class PivotalTuningJob:
     def __init__(self, generator: Generator, target: torch.Tensor, codes: list[ChunkCode],
                  chunk_weights: torch.Tensor, coverage: Coverage, settings: PtiSettings,
-                 loss: ReconstructionLoss):
+                 loss: ReconstructionLoss, control: JobControl | None = None):
         self.original, self.settings, self.loss = generator, settings, loss
+        self.control = control_or_new(control)
         self.tuned = copy.deepcopy(generator)
         self.tuned.synthesis.requires_grad_(True)
         device = generator.w_avg.device
@@ -68,16 +70,17 @@ class PivotalTuningJob:
                                           lr=settings.learning_rate)
         self.random = torch.Generator(device="cpu").manual_seed(settings.seed)
         self.pivots = [self._pivot_ws(c) for c in self.codes if c.space != "s"]
-        self.step, self.seconds, self._stop = 0, 0.0, False
+        self.step, self.seconds = 0, 0.0
 
     def stop(self) -> None:
-        self._stop = True
+        """Stop after the current step (the same as `control.stop()`)."""
+        self.control.stop()
 
     def run(self) -> Iterator[PtiProgress]:
         losses: dict[str, float] = {}
         while self.step < self.settings.steps:
-            if self._stop:
-                self._stop = False
+            if self.control.stop_requested:
+                self.control.acknowledge()  # tuned so far is kept; run() again goes on
                 yield PtiProgress(self.step, self.settings.steps, losses, self.seconds,
                                   stopped=True)
                 return

@@ -11,6 +11,7 @@ import torch
 from core.errors import InvalidInputError
 from core.invert import InversionJob, InversionSettings, ReconstructionLoss
 from core.invert.pti import PivotalTuningJob, PtiSettings, with_tuned_weights
+from core.jobs import JobControl
 from core.stylegan import load_generator
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -78,3 +79,30 @@ def test_wrong_weights_are_refused(inverted):
         with_tuned_weights(g, {"synthesis.b4.conv1.bias": np.zeros(3, np.float32)})
     with pytest.raises(InvalidInputError, match="do not fit"):
         with_tuned_weights(g, {"synthesis.b999.weight": np.zeros(3, np.float32)})
+
+
+def test_a_stop_through_job_control_ends_pti_after_the_current_step(inverted):
+    g, target, result, loss = inverted
+    control = JobControl()
+    job = PivotalTuningJob(g, target, result.codes, result.masks, "whole_image",
+                           PtiSettings(steps=10, learning_rate=1e-3), loss, control=control)
+    seen = []
+    for progress in job.run():
+        seen.append(progress)
+        if progress.step == 3 and not progress.stopped:
+            control.stop()  # e.g. the app's Stop button, from another thread
+
+    assert [p.step for p in seen] == [1, 2, 3, 3]
+    assert seen[-1].stopped and not seen[-1].finished and job.step == 3
+    assert not control.stop_requested  # honoured: running again goes on
+    rest = list(job.run())
+    assert rest[-1].finished and [p.step for p in rest[:-1]] == list(range(4, 11))
+
+
+def test_stop_is_a_shortcut_for_the_control(inverted):
+    g, target, result, loss = inverted
+    job = PivotalTuningJob(g, target, result.codes, result.masks, "whole_image",
+                           PtiSettings(steps=5, learning_rate=1e-3), loss)
+    job.stop()
+    assert job.control.stop_requested
+    assert [(p.step, p.stopped) for p in job.run()] == [(0, True)]
