@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -31,6 +31,8 @@ def run_app(path: str | None = None, screenshot: str | None = None) -> int:
 
     apply_theme(app, settings.theme)
     window = MainWindow(settings, settings_warnings=warnings)
+    # A job that could not stop in time keeps the app alive, hidden, until it ends.
+    window.shutdown.threads_ended.connect(app.quit, Qt.ConnectionType.QueuedConnection)
     window.show()
     unattended = bool(screenshot or os.environ.get(QUIT_AFTER_SHOW_ENV))
     if path:

@@ -1,7 +1,7 @@
 """The Inversion dock: settings, Run / Stop / Continue, a live loss curve and the metrics.
 
-The panel only collects settings and shows progress; the main window runs the job on
-the GPU worker (`semedit_gui.jobs.invert`) and feeds `show_progress` / `show_finished`.
+The panel only collects settings and shows progress; `InversionController` runs the job
+and the window feeds its signals to `show_started` / `show_progress` / `show_finished`.
 """
 
 from __future__ import annotations
@@ -160,16 +160,21 @@ class InversionPanel(QWidget):
 
     # ----------------------------------------------------------------- state
 
-    def set_state(self, *, running: bool, can_run: bool, can_continue: bool) -> None:
+    def set_state(self, *, running: bool, can_run: bool, can_continue: bool,
+                  stopping: bool = False) -> None:
+        """`stopping`: Stop was pressed and the job finishes its current step."""
         self.run_button.setEnabled(can_run and not running)
         self.continue_button.setEnabled(can_continue and not running)
-        self.stop_button.setEnabled(running)
+        self.stop_button.setEnabled(running and not stopping)
+        self.stop_button.setText("Stopping…" if stopping else "Stop")
         for widget in (self.steps, self.space, self.lambda_reg, self.loss, self.coverage,
                        self.optimise_masks, self.pti_steps):
             widget.setEnabled(not running)
 
-    def show_started(self, total_steps: int) -> None:
-        self.curve.clear()
+    def show_started(self, total_steps: int, resume: bool = False) -> None:
+        """A run starts; a Continue (`resume`) extends the curve instead of clearing it."""
+        if not resume:
+            self.curve.clear()
         self.metrics.setText("")
         self.progress.setRange(0, max(total_steps, 1))
         self.progress.setValue(0)

@@ -40,6 +40,7 @@ class PreviewController(QObject):
         self._snapshot: tuple[int, Document] | None = None  # (revision, copy) for the worker
         self._pump_queued = False
         self._worker_state: dict = {}  # touched on the worker thread only
+        worker.register_cache(self._worker_state)  # its renderer holds the generator
 
     def set_session(self, session: EditorSession | None) -> None:
         if self.session is not None:
@@ -105,7 +106,7 @@ class PreviewController(QObject):
         if latest is not self._latest:
             return
         self._pump_queued = False
-        if latest.pending is not None:
+        if latest.pending is not None and self.worker.accepting:  # not while closing
             self._queue_pump()
 
     # ----------------------------------------------------------------- worker thread

@@ -97,7 +97,7 @@ def test_whole_session_paint_invert_edit_undo_save_reopen_export(qtbot, tmp_path
     panel.steps.setValue(40)
     panel.loss.setCurrentIndex(panel.loss.findData("l2"))
     qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
-    task = window._inversion_task
+    task = window.inversion.task
     assert task is not None and not panel.run_button.isEnabled()
     finish(qtbot, task)
     timer.stop()
@@ -141,7 +141,7 @@ def test_whole_session_paint_invert_edit_undo_save_reopen_export(qtbot, tmp_path
     # Save, reopen in a fresh window, compare.
     project = tmp_path / "session.semedit"
     window.ask_save_path = lambda suggested: project
-    window.save()
+    window.documents.save()
     qtbot.waitUntil(lambda: not session.dirty, timeout=WAIT_MS)
     assert project.is_file() and not window.isWindowModified()
     saved = load_project(project)
@@ -151,11 +151,11 @@ def test_whole_session_paint_invert_edit_undo_save_reopen_export(qtbot, tmp_path
 
     # Export the aligned crop and the full photo; pixels match the preview.
     crop = tmp_path / "crop.png"
-    export = window.export_to(ExportOptions(crop, "PNG", False, 95, True))
+    export = window.documents.export_to(ExportOptions(crop, "PNG", False, 95, True))
     finish(qtbot, export)
     assert np.array_equal(np.asarray(Image.open(crop).convert("RGB")), edited)
     full = tmp_path / "full.jpg"
-    finish(qtbot, window.export_to(ExportOptions(full, "JPEG", True, 95, True)))
+    finish(qtbot, window.documents.export_to(ExportOptions(full, "JPEG", True, 95, True)))
     with Image.open(full) as img:
         assert img.size == (512, 512)  # the astronaut photo's own size
     window.close()
@@ -176,9 +176,9 @@ def test_unsaved_changes_prompt_and_autosave_recovery(qtbot, tmp_path, photo):
     window = make_window(qtbot, tmp_path)
     open_photo(qtbot, window, photo)
     window.session.chunk_set.add(np.ones((32, 32), np.float32), name="all")
-    task = window.autosave_now()
+    task = window.documents.autosave_now()
     finish(qtbot, task)
-    assert window.autosave_slot.project.is_file()
+    assert window.documents.autosave_slot.project.is_file()
 
     asked = []
     window.ask_unsaved_changes = lambda: asked.append(1) or "cancel"
@@ -186,11 +186,12 @@ def test_unsaved_changes_prompt_and_autosave_recovery(qtbot, tmp_path, photo):
     assert asked and window.isVisible()  # cancelled: still open, nothing lost
 
     # A second window (as after a crash) finds the autosave and recovers it.
+    window.documents.autosave_slot.release_lock()  # as a crash would
     other = make_window(qtbot, tmp_path)
-    found = other.pending_recoveries()
-    assert [r.project for r in found] == [window.autosave_slot.project]
+    found = other.documents.pending_recoveries()
+    assert [r.project for r in found] == [window.documents.autosave_slot.project]
     with qtbot.waitSignal(other.document_opened, timeout=WAIT_MS):
-        other.recover(found[0])
+        other.documents.recover(found[0])
     assert [c.name for c in other.session.doc.chunks] == ["all"]
     assert other.session.dirty and other.session.path is None
     other.ask_unsaved_changes = lambda: "discard"
@@ -199,7 +200,7 @@ def test_unsaved_changes_prompt_and_autosave_recovery(qtbot, tmp_path, photo):
     window.ask_unsaved_changes = lambda: "discard"
     window.close()
     assert not window.isVisible()
-    assert not window.autosave_slot.project.exists()  # a clean close removes the autosave
+    assert not window.documents.autosave_slot.project.exists()  # a clean close removes the autosave
 
 
 def test_problems_become_messages_and_the_app_keeps_running(qtbot, tmp_path, photo,
@@ -229,7 +230,7 @@ def test_problems_become_messages_and_the_app_keeps_running(qtbot, tmp_path, pho
 
     # Auto chunks without SAM fall back to the landmarks (a note says so).
     open_photo(qtbot, window, photo)
-    finish(qtbot, window.auto_chunks())
+    finish(qtbot, window.selection.auto_chunks())
     names = [c.name for c in window.session.doc.chunks]
     assert "face" in names and "mouth" in names
     assert "Segment Anything" in window.statusBar().currentMessage()
@@ -285,7 +286,7 @@ def test_stop_keeps_a_partial_result_and_continue_resumes(qtbot, tmp_path, photo
     panel.loss.setCurrentIndex(panel.loss.findData("l2"))
     panel.steps.setValue(100_000)
     progressed = []
-    task = window.run_inversion(panel.settings(), "l2", 0)
+    task = window.inversion.run(panel.settings(), "l2", 0)
     task.progress.connect(lambda update: progressed.append(update.progress.step))
     qtbot.waitUntil(lambda: len(progressed) >= 3, timeout=WAIT_MS)
     assert panel.stop_button.isEnabled()
@@ -300,7 +301,7 @@ def test_stop_keeps_a_partial_result_and_continue_resumes(qtbot, tmp_path, photo
     first_code = chunk.code.copy()
     panel.steps.setValue(5)
     qtbot.mouseClick(panel.continue_button, Qt.MouseButton.LeftButton)
-    finish(qtbot, window._inversion_task)
+    finish(qtbot, window.inversion.task)
     assert window.session.doc.inversion["metrics"]["steps"] == 5
     assert not np.array_equal(chunk.code, first_code)
     window.undo()
@@ -329,10 +330,10 @@ def test_hair_transfer_blend_and_open_as_project(qtbot, tmp_path, photo):
     panel.pose_match.setChecked(False)
     assert panel.run_button.isEnabled()
     qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
-    task = window._hair_task
+    task = window.hair.task
     assert task is not None and panel.stop_button.isEnabled()
     finish(qtbot, task)
-    outcome = window.hair_outcome
+    outcome = window.hair.outcome
     assert outcome is not None, window.message_bar.text()
     assert np.array_equal(canvas_image(window), outcome.result.output)
     assert panel.blend.isEnabled() and panel.apply_button.isEnabled()

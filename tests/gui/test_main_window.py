@@ -23,7 +23,7 @@ def test_window_opens_and_closes(qtbot):
     qtbot.waitExposed(window)
     assert window.windowTitle() == "SemEdit"
     assert window.statusBar().currentMessage() == "Ready"
-    assert not window.save_action.isEnabled() and not window.undo_action.isEnabled()
+    assert not window.commands.save.isEnabled() and not window.commands.undo.isEnabled()
     window.close()
     assert not window.isVisible()
 

@@ -28,7 +28,7 @@ def test_first_run_import_then_sample_photo(qtbot, tmp_path):
     assert "NVIDIA Source Code License-NC" in welcome.model_rows["generator"].text()
 
     # "I already have the file": imported into the models folder, checked, then ready.
-    dialog = window.import_model("stylegan2-ffhq-1024", GEN)
+    dialog = window.models.import_file("stylegan2-ffhq-1024", GEN)
     with qtbot.waitSignal(dialog.models_changed, timeout=30_000):
         pass
     assert welcome.generator_ready and "ready to edit" in welcome.heading.text()

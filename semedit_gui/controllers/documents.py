@@ -1,0 +1,269 @@
+"""The project lifecycle without widgets: new from a photo, open, save, save as,
+autosave, crash recovery, export, recent files, and the edit directions of the document.
+
+Questions to the user (unsaved changes, where to save) are callables the window passes
+in, so tests answer them directly. File reads and writes run on the file worker; opening
+a photo and exporting need the generator and run on the GPU worker. A save the user asked
+for is `must_finish`: queued behind an autosave, or still queued when the app closes, it
+is written all the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from core.errors import SemeditError
+from core.project import PROJECT_SUFFIX, Document
+from semedit_gui import jobs
+from semedit_gui.autosave import AutosaveSlot, Recovery, pending_recoveries
+from semedit_gui.controllers.job_registry import JobRegistry
+from semedit_gui.session import EditorSession
+from semedit_gui.settings import AppSettings
+from semedit_gui.worker import Task
+
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
+
+
+class DocumentController(QObject):
+    session_changed = Signal(object)  # the new EditorSession, or None
+    document_opened = Signal()  # a document is on screen (after session_changed)
+    directions_loaded = Signal(object)  # the direction list for the current session
+    message = Signal(str, bool)  # text, is it an error
+
+    def __init__(self, registry: JobRegistry, settings: Callable[[], AppSettings],
+                 save_settings: Callable[[], None], *,
+                 ask_unsaved_changes: Callable[[], str],
+                 ask_save_path: Callable[[Path], Path | None],
+                 autosave_slot: AutosaveSlot | None = None,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.registry = registry
+        self._settings = settings
+        self._save_settings = save_settings
+        self._ask_unsaved_changes = ask_unsaved_changes
+        self._ask_save_path = ask_save_path
+        self.autosave_slot = autosave_slot or AutosaveSlot()
+        self.session: EditorSession | None = None
+        self._directions_session: EditorSession | None = None  # whose directions we have
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.timeout.connect(self.autosave_now)
+        self.apply_autosave_interval()
+
+    # ----------------------------------------------------------------- the session
+
+    def set_session(self, session: EditorSession | None) -> None:
+        old, self.session = self.session, session
+        if old is not None:
+            old.close()
+            old.deleteLater()
+        self._directions_session = None
+        self.session_changed.emit(session)
+        if session is not None:
+            self.load_directions()
+            self.document_opened.emit()
+
+    def adopt(self, doc: Document, path: Path | None = None, *, unsaved_copy: bool = False,
+              photo_path: Path | None = None) -> EditorSession:
+        """Make `doc` the open document (`unsaved_copy`: it exists in no file yet)."""
+        session = EditorSession(doc, path, parent=self)
+        session.photo_path = photo_path
+        if unsaved_copy:
+            session.mark_recovered()
+        self.set_session(session)
+        return session
+
+    def open_path(self, path: Path) -> Task | None:
+        """Open a photo (a new project) or a .semedit project, after the unsaved prompt."""
+        path = Path(path)
+        if not self.confirm_discard():
+            return None
+        if path.suffix.lower() == PROJECT_SUFFIX:
+            return self.registry.submit("open", f"Opening {path.name}", jobs.open_project(path),
+                                        files=True,
+                                        on_success=lambda doc: self._opened_project(doc, path))
+        return self.registry.submit("open", f"Opening {path.name}", jobs.open_photo(path),
+                                    on_success=self._opened_photo, reason="Opening a photo")
+
+    def _opened_photo(self, opened: jobs.OpenedPhoto) -> None:
+        if self.registry.closing:
+            return
+        self.adopt(opened.document, photo_path=opened.path)
+        self.message.emit(" ".join([f"Opened {opened.path.name}.", *opened.notes,
+                                    "Next: Auto Chunks, or paint chunks with the brush."]), False)
+
+    def _opened_project(self, doc: Document, path: Path) -> None:
+        if self.registry.closing:
+            return
+        self.adopt(doc, path)
+        self.add_recent(path)
+        self.message.emit(f"Opened {path.name}.", False)
+
+    def close_document(self) -> bool:
+        if not self.confirm_discard():
+            return False
+        self.set_session(None)
+        self.autosave_slot.clear()
+        return True
+
+    def confirm_discard(self) -> bool:
+        """True when the current document may be replaced (saved, discarded or clean)."""
+        if self.session is None or not self.session.dirty:
+            return True
+        choice = self._ask_unsaved_changes()
+        if choice == "save":
+            return self.save(blocking=True)
+        return choice == "discard"
+
+    # ----------------------------------------------------------------- saving
+
+    def save(self, *, blocking: bool = False) -> bool:
+        if self.session is None:
+            return False
+        if self.session.path is None:
+            return self.save_as(blocking=blocking)
+        return self.save_to(self.session.path, blocking=blocking) is not False
+
+    def save_as(self, *, blocking: bool = False) -> bool:
+        session = self.session
+        if session is None:
+            return False
+        suggested = session.path or (
+            (session.photo_path or Path.home() / "untitled").with_suffix(PROJECT_SUFFIX))
+        path = self._ask_save_path(suggested)
+        if path is None:
+            return False
+        return self.save_to(path, blocking=blocking) is not False
+
+    def save_to(self, path: Path, *, blocking: bool = False) -> Task | bool:
+        """Write the document to `path`: on the file worker (the Task), or now (closing:
+        the file must exist before the app goes; True/False)."""
+        session = self.session
+        snapshot, at = session.doc.snapshot(), session.doc.history.last_done
+        if blocking:
+            from core.project import save_project
+
+            try:
+                save_project(snapshot, path, protect=session.photo_path)
+            except SemeditError as error:
+                self.message.emit(str(error), True)
+                return False
+            self._saved(session, path, at)
+            return True
+        return self.registry.submit(
+            "save", f"Saving {path.name}", jobs.save_project(snapshot, path, session.photo_path),
+            files=True, must_finish=True, on_success=lambda _p: self._saved(session, path, at))
+
+    def _saved(self, session: EditorSession, path: Path, at: object) -> None:
+        session.mark_saved(path, at)
+        self.autosave_slot.clear()
+        self.add_recent(path)
+        self.message.emit(f"Saved {path.name}.", False)
+
+    # ----------------------------------------------------------------- autosave, recovery
+
+    def apply_autosave_interval(self) -> None:
+        seconds = self._settings().autosave_seconds
+        if seconds > 0:
+            self.autosave_timer.start(seconds * 1000)
+        else:
+            self.autosave_timer.stop()
+
+    def autosave_now(self) -> Task | None:
+        """Write a recovery copy when there are unsaved changes (one at a time)."""
+        session = self.session
+        if session is None or not session.dirty or self.registry.active("autosave") \
+                or self.registry.closing:
+            return None
+        target = self.autosave_slot.prepare()
+        self.autosave_slot.write_note(session.title, session.path)
+        return self.registry.submit("autosave", "Autosaving", jobs.save_project(
+            session.doc.snapshot(), target, session.photo_path), files=True, quiet=True)
+
+    def pending_recoveries(self) -> list[Recovery]:
+        """Autosaves of apps that are no longer running (never this one's, never those of
+        another SemEdit running now)."""
+        return pending_recoveries(self.autosave_slot.folder, exclude=self.autosave_slot)
+
+    def recover(self, recovery: Recovery) -> Task:
+        def done(doc: Document) -> None:
+            session = EditorSession(doc, None, parent=self)
+            session.path = recovery.original  # Save writes where it came from, if anywhere
+            session.mark_recovered()
+            self.set_session(session)
+            recovery.discard()
+            self.message.emit(f"Recovered {recovery.title} (autosaved {recovery.saved_at_text})"
+                              "; save it to keep it.", False)
+
+        return self.registry.submit("open", f"Recovering {recovery.title}",
+                                    jobs.open_project(recovery.project), files=True,
+                                    on_success=done)
+
+    # ----------------------------------------------------------------- export
+
+    def export_to(self, options) -> Task | None:
+        """Render and write the edited image (`ExportOptions`) on the GPU worker."""
+        session = self.session
+        if session is None:
+            return None
+        request = jobs.ExportRequest(options.path, options.full_photo, options.quality,
+                                     options.keep_metadata, session.photo_path)
+        return self.registry.submit("export", f"Exporting {options.path.name}",
+                                    jobs.export(session.doc.snapshot(), request),
+                                    on_success=lambda p: self.message.emit(f"Exported {p}.",
+                                                                           False))
+
+    def export_masks_to(self, folder: Path) -> list[Path]:
+        session = self.session
+        if session is None or not session.doc.chunks:
+            self.message.emit("There are no chunks to export.", False)
+            return []
+        written = []
+        try:
+            for chunk in session.doc.chunks:
+                path = Path(folder) / f"{chunk.name}.png"
+                session.chunk_set.export_mask(chunk, path)
+                written.append(path)
+        except SemeditError as error:
+            self.message.emit(str(error), True)
+        else:
+            self.message.emit(f"Wrote {len(written)} masks to {folder}.", False)
+        return written
+
+    # ----------------------------------------------------------------- recent files
+
+    def add_recent(self, path: Path) -> None:
+        self._settings().add_recent(path)
+        self._save_settings()
+
+    def open_recent(self, path: str) -> Task | None:
+        if not Path(path).is_file():
+            self._settings().remove_recent(path)
+            self._save_settings()
+            self.message.emit(f"{path} no longer exists.", True)
+            return None
+        return self.open_path(Path(path))
+
+    # ----------------------------------------------------------------- directions
+
+    def load_directions(self, *, again: bool = False) -> Task | None:
+        """The generator's edit directions for an inverted session (once per session,
+        `again` after the models changed); the first ones are computed, which takes a
+        while."""
+        session = self.session
+        if session is None or not session.inverted:
+            return None
+        if self._directions_session is session and not again:
+            return None
+        self._directions_session = session
+
+        def loaded(directions) -> None:
+            if self.session is session:
+                session.edit_stacks.directions = {d.name for d in directions}
+                self.directions_loaded.emit(directions)
+
+        return self.registry.submit("directions", "Loading edit directions",
+                                    jobs.load_directions(), on_success=loaded,
+                                    reason="Edit directions")

@@ -1,0 +1,206 @@
+"""Hairstyle transfer without widgets: run / stop, the result, the A→B blend slider and
+opening the result as a new project.
+
+The blend slider goes through core's `LatestWins` (`core.edit.scheduler`), as the live
+preview does: each position is an immutable `BlendRequest`; one render runs at a time on
+the GPU worker, a newer position replaces the one waiting, a position equal to the one
+being rendered is skipped, and a render that is no longer the newest wanted position is
+not shown. A slider dragged through many positions while a render runs therefore costs at
+most one more render, of the last position.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from core.edit.scheduler import LatestWins
+from core.errors import SemeditError
+from semedit_gui import jobs
+from semedit_gui.controllers.documents import DocumentController
+from semedit_gui.controllers.job_registry import JobRegistry
+from semedit_gui.session import EditorSession
+from semedit_gui.worker import Task
+
+KIND = "hair"
+BLEND_KIND = "hair_blend"
+_blend_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class BlendRequest:
+    """One position of the A→B slider for one transfer result (equality ignores `id`,
+    like core's `PreviewRequest`, so `LatestWins` can skip repeats)."""
+
+    outcome_number: int  # which transfer result (a new transfer starts a new series)
+    t: float
+    id: int = field(default_factory=lambda: next(_blend_ids), compare=False)
+
+
+class HairController(QObject):
+    running_changed = Signal(bool)
+    progress = Signal(float, str)  # fraction of the whole transfer, what it is doing
+    preview = Signal(object)  # uint8 image in the aligned frame (progress, result, blend)
+    outcome_changed = Signal(object)  # jobs.HairOutcome or None
+    message = Signal(str, bool)
+
+    def __init__(self, registry: JobRegistry, documents: DocumentController, *,
+                 force_fp32: Callable[[], bool] = lambda: False,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.registry = registry
+        self.documents = documents
+        self._force_fp32 = force_fp32
+        self.outcome: jobs.HairOutcome | None = None
+        self._outcome_number = 0
+        self._latest = LatestWins()
+        self._pump_queued = False
+        self.blend_renders = 0  # blend renders run (figures, tests)
+        documents.session_changed.connect(self._on_session_changed)
+
+    @property
+    def task(self) -> Task | None:
+        return self.registry.active(KIND)
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None
+
+    # ----------------------------------------------------------------- transfer
+
+    def run(self, hair_photo: Path, settings, *, hair_mask_b: Path | None = None) -> Task | None:
+        """Put the hairstyle of `hair_photo` on the open document's photo."""
+        session = self.documents.session
+        if session is None or self.running:
+            return None
+        from core.segment.mask_io import load_mask
+
+        hair_chunk = next((c for c in session.doc.chunks if c.name == "hair"), None)
+        mask_b = None
+        if hair_mask_b is not None:
+            try:
+                mask_b = load_mask(hair_mask_b, session.doc.resolution).mask
+            except SemeditError as error:
+                self.message.emit(str(error), True)
+                return None
+        settings = replace(settings, force_fp32=self._force_fp32())
+        self.set_outcome(None)
+        task = self.registry.submit(KIND, "Hair transfer", jobs.hair_transfer(
+            session.doc.snapshot(), Path(hair_photo), settings,
+            hair_mask_a=None if hair_chunk is None else hair_chunk.mask.copy(),
+            hair_mask_b=mask_b), on_success=lambda o: self._done(session, o),
+            on_progress=self._on_progress, reason="Hair transfer")
+        if not task.finished:
+            task.ended.connect(lambda: self.running_changed.emit(False))
+            self.running_changed.emit(True)
+        return task
+
+    def stop(self) -> None:
+        task = self.task
+        if task is not None:
+            task.stop()
+
+    def _on_progress(self, item) -> None:
+        if hasattr(item, "stage"):
+            self.progress.emit(item.overall, f"{item.label} {item.step}/{item.total}")
+            if item.preview is not None:
+                self.preview.emit(item.preview)
+        else:  # the pose directions being fitted (first transfer with this generator)
+            self.progress.emit(0.0, f"Learning head pose for this generator (once): "
+                                    f"{item.done}/{item.total}")
+
+    def _done(self, session: EditorSession, outcome: jobs.HairOutcome) -> None:
+        if self.documents.session is not session or self.registry.closing:
+            return
+        self.set_outcome(outcome)
+        self.preview.emit(outcome.result.output)
+        metrics = outcome.result.metrics
+        figures = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()
+                            if isinstance(v, float) and k.startswith(("identity", "hair")))
+        self.progress.emit(1.0, "Done. " + figures)
+        self.message.emit(" ".join(["Hair transferred: move the slider to blend, or open "
+                                    "the result as a new project.", *outcome.notes]), False)
+
+    def set_outcome(self, outcome: jobs.HairOutcome | None) -> None:
+        """The transfer result the slider blends (a new one starts a new blend series)."""
+        self.outcome = outcome
+        self._outcome_number += 1
+        self._latest.close()  # renders queued for the old result are stale
+        self._latest = LatestWins()
+        self._pump_queued = False
+        self.outcome_changed.emit(outcome)
+
+    # ----------------------------------------------------------------- A→B blend
+
+    def blend(self, t: float) -> None:
+        """Show the blend at `t` (0: A's own hair, 1: the transferred hair), latest wins."""
+        if self.outcome is None:
+            return
+        if self._latest.submit(BlendRequest(self._outcome_number, float(t))):
+            self._queue_pump()
+
+    def _queue_pump(self) -> None:
+        if self._pump_queued:
+            return
+        self._pump_queued = True
+        latest, result = self._latest, self.outcome.result
+        task = self.registry.submit(BLEND_KIND, "Blending the hair",
+                                    lambda models, task: self._pump(models, task, latest, result),
+                                    quiet=True)
+        task.succeeded.connect(lambda rendered: self._on_rendered(latest, rendered))
+        task.ended.connect(lambda: self._on_pump_ended(latest))
+
+    def _pump(self, models, task, latest: LatestWins, result):  # the worker thread
+        request = latest.take(timeout=0)
+        if request is None:
+            return None
+        try:
+            _t, image = jobs.hair_blend(result, request.t)(models, task)
+        except BaseException:
+            latest.done(request, rendered=False)
+            raise
+        latest.done(request)
+        self.blend_renders += 1
+        return request.id, image
+
+    def _on_rendered(self, latest: LatestWins, rendered) -> None:
+        if rendered is None or latest is not self._latest:
+            return
+        request_id, image = rendered
+        if not latest.is_stale(request_id):
+            self.preview.emit(np.asarray(image))
+
+    def _on_pump_ended(self, latest: LatestWins) -> None:
+        if latest is not self._latest:
+            return
+        self._pump_queued = False
+        if latest.pending is not None and not self.registry.closing:
+            self._queue_pump()
+
+    # ----------------------------------------------------------------- the result
+
+    def open_result(self) -> EditorSession | None:
+        """The transfer as a new, unsaved project (the current one stays as it was)."""
+        outcome = self.outcome
+        if outcome is None or not self.documents.confirm_discard():
+            return None
+        from core.hair.transfer import png_bytes
+
+        doc = outcome.result.document(photo_bytes=png_bytes(outcome.full_photo),
+                                      photo_name=outcome.photo_name,
+                                      generator_id=outcome.generator_id,
+                                      generator_sha256=outcome.generator_sha256)
+        session = self.documents.adopt(doc, unsaved_copy=True)
+        self.message.emit("The hair transfer is open as a new project; save it to keep it.",
+                          False)
+        return session
+
+    def _on_session_changed(self, _session) -> None:
+        self.stop()
+        if self.outcome is not None:
+            self.set_outcome(None)

@@ -1,0 +1,138 @@
+"""The inversion workflow without widgets: Run, Stop, Continue, progress, the outcome.
+
+Run optimises the open document's chunks on the GPU worker (`jobs.invert`); Stop asks the
+job to stop after its current step (the state is "stopping" at once, so the view can say
+so) and keeps the partial result; Continue optimises the current codes further. Progress
+counts steps across Stop and Continue: a continued run's steps and losses follow the
+previous run's instead of starting from zero again. The outcome is applied to the live
+document on the UI thread (`apply_inversion`, one undo step per run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from PySide6.QtCore import QObject, Signal
+
+from core.errors import SemeditError
+from core.invert.workflow import apply_inversion
+from semedit_gui import jobs
+from semedit_gui.controllers.documents import DocumentController
+from semedit_gui.controllers.job_registry import JobRegistry
+from semedit_gui.session import EditorSession
+from semedit_gui.worker import Task
+
+KIND = "inversion"
+
+
+class InversionController(QObject):
+    state_changed = Signal(str)  # "idle", "running" or "stopping"
+    started = Signal(int, bool)  # the total steps shown so far, is it a Continue
+    progress = Signal(str, int, int, object)  # stage, step and total (cumulative), loss
+    preview = Signal(object)  # uint8 image in the aligned frame
+    finished = Signal(dict, bool)  # metrics of the run, was it stopped
+    message = Signal(str, bool)
+
+    def __init__(self, registry: JobRegistry, documents: DocumentController, *,
+                 force_fp32: Callable[[], bool] = lambda: False,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.registry = registry
+        self.documents = documents
+        self._force_fp32 = force_fp32
+        self._state = "idle"
+        self.steps_done = 0  # optimisation steps of this document's runs, across Continue
+        self.losses: list[tuple[int, float]] = []  # (cumulative step, total loss)
+        self._offset = 0  # steps done before the running run
+        self._total = 0
+        documents.session_changed.connect(self._on_session_changed)
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def task(self) -> Task | None:
+        return self.registry.active(KIND)
+
+    def run(self, settings, loss_kind: str, pti_steps: int, *,
+            resume: bool = False) -> Task | None:
+        """Invert the document's chunks (`resume`: from their current codes)."""
+        session = self.documents.session
+        if session is None or self.task is not None:
+            return None
+        if not session.doc.chunks:
+            self.message.emit("Add chunks first (Auto Chunks, or paint one).", True)
+            return None
+        if resume and not session.inverted:
+            resume = False
+        settings = replace(settings, force_fp32=self._force_fp32())
+        if not resume:
+            self.steps_done, self.losses = 0, []
+        self._offset = self.steps_done
+        self._total = self._offset + settings.steps + (pti_steps if not resume else 0)
+        chunks = list(session.doc.chunks)
+        self.started.emit(self._total, resume)
+        task = self.registry.submit(
+            KIND, "Inverting", jobs.invert(session.doc.snapshot(), settings,
+                                           loss_kind=loss_kind, pti_steps=pti_steps,
+                                           resume=resume),
+            on_success=lambda outcome: self._apply(session, chunks, outcome),
+            on_progress=self._on_progress, reason="Inversion")
+        if not task.finished:
+            task.ended.connect(lambda: self._set_state("idle"))
+            self._set_state("running")
+        return task
+
+    def stop(self) -> None:
+        """Stop after the current step; the partial result is kept ("stopping" until then)."""
+        task = self.task
+        if task is not None and not task.finished:
+            task.stop()
+            self._set_state("stopping")
+
+    # ----------------------------------------------------------------- job events
+
+    def _on_progress(self, update: jobs.InversionUpdate) -> None:
+        progress = update.progress
+        loss = progress.losses.get("total") if progress.losses else None
+        if update.stage == "invert":
+            step = self._offset + progress.step
+            self.steps_done = max(self.steps_done, step)
+            if loss is not None:
+                self.losses.append((step, float(loss)))
+        else:  # pivotal tuning after the inversion steps
+            step = self._total - progress.total_steps + progress.step
+        self.progress.emit(update.stage, step, self._total, loss)
+        image = getattr(progress, "preview", None)
+        if image is not None:
+            self.preview.emit(image)
+
+    def _apply(self, session: EditorSession, chunks, outcome: jobs.InversionOutcome) -> None:
+        if self.documents.session is not session or self.registry.closing:
+            return
+        try:
+            apply_inversion(session.doc, chunks, outcome.result, outcome.settings,
+                            metrics=outcome.metrics, generator_id=outcome.generator_id,
+                            generator_sha256=outcome.generator_sha256,
+                            pti_weights=outcome.pti_weights,
+                            label="Inversion (stopped)" if outcome.stopped else "Inversion")
+        except SemeditError as error:
+            self.message.emit(str(error), True)
+            return
+        session.changed_elsewhere()
+        self.steps_done = self._offset + int(outcome.metrics.get("steps") or 0)
+        self.finished.emit(outcome.metrics, outcome.stopped)
+        self.message.emit("Inversion stopped; Continue optimises further." if outcome.stopped
+                          else "Inversion done. Add edits in the Edits panel.", False)
+        self.documents.load_directions()
+
+    def _on_session_changed(self, _session) -> None:
+        self.stop()  # its result would be for a document no longer open
+        self.steps_done, self.losses, self._offset = 0, [], 0
+
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self.state_changed.emit(state)

@@ -1,0 +1,203 @@
+"""The main window's actions, menus and toolbars; each entry is one call into a
+controller or a view."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QToolBar
+
+import core
+from core.errors import SemeditError
+
+TOOLS = (("brush", "Brush", "P"), ("eraser", "Eraser", "E"), ("fill", "Fill", "G"),
+         ("sam", "Select (SAM)", "S"), ("pan", "Pan", "H"))
+
+
+class WindowActions:
+    """Every QAction of the window, by name (`actions.save`, `actions.tools["sam"]`)."""
+
+    def __init__(self, window):
+        w, docs, canvas = window, window.documents, window.canvas
+        std = QKeySequence.StandardKey
+        def a(text, slot, key=None, **options) -> QAction:
+            return _action(w, text, slot, key, **options)
+
+        self.open = a("&Open…", w.choose_and_open, std.Open,
+                      tip="Open a photo or a .semedit project")
+        self.save = a("&Save", lambda: docs.save(), std.Save)
+        self.save_as = a("Save &As…", lambda: docs.save_as(), std.SaveAs)
+        self.export = a("&Export Image…", lambda: export_image(w), "Ctrl+E")
+        self.export_masks = a("Export &Masks…", lambda: export_masks(w))
+        self.close = a("&Close Project", docs.close_document, std.Close)
+        self.quit = a("&Quit", w.close, std.Quit)
+        self.undo = a("&Undo", w.undo, std.Undo)
+        self.redo = a("&Redo", w.redo, "Ctrl+Shift+Z")
+        self.redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.preferences = a("&Preferences…", w.open_preferences, std.Preferences)
+        self.models = a("&Model Manager…", w.models.open_manager)
+        self.auto_chunks = a("Auto &Chunks", w.selection.auto_chunks, "Ctrl+Shift+A",
+                             tip="Face, eyes, mouth, hair and background chunks from the face")
+        self.zoom_in = a("Zoom &In", lambda: canvas.zoom_in(), std.ZoomIn)
+        self.zoom_out = a("Zoom &Out", lambda: canvas.zoom_out(), std.ZoomOut)
+        self.zoom_fit = a("&Fit", lambda: canvas.zoom_to_fit(), "Ctrl+0")
+        self.zoom_actual = a("&100%", lambda: canvas.zoom_actual(), "Ctrl+1")
+        self.before_after = a("&Before / After", canvas.set_show_before, "B", checkable=True,
+                              tip="Show the photo before editing")
+        self.split = a("&Split View", lambda on: canvas.set_split(0.5 if on else None),
+                       "Ctrl+\\", checkable=True,
+                       tip="Before on the left, after on the right; drag the divider")
+        self.difference = a("&Differences", lambda on: w.preview.set_mode(
+            "difference" if on else "edited"), "D", checkable=True,
+            tip="A heat map of what the edits changed")
+        self.photo_view = a("&Whole Photo", lambda on: toggle_photo_view(w, on), "W",
+                            checkable=True,
+                            tip="The original photo with the face region")
+        self.overlays = a("Chunk &Overlays", canvas.set_overlays_visible, "O", checkable=True)
+        self.overlays.setChecked(True)
+        self.about = a("&About SemEdit", lambda: show_about(w))
+        self.smaller_brush = a("Smaller Brush", canvas.shrink_brush, "[")
+        self.larger_brush = a("Larger Brush", canvas.grow_brush, "]")
+        for action in (self.smaller_brush, self.larger_brush):
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.tool_group = QActionGroup(w)
+        self.tools: dict[str, QAction] = {}
+        for name, text, key in TOOLS:
+            action = a(text, lambda _=False, n=name: w.set_tool(n), key, checkable=True)
+            self.tool_group.addAction(action)
+            self.tools[name] = action
+        self.tools["brush"].setChecked(True)
+        self.document_actions = (self.save, self.save_as, self.export, self.export_masks,
+                                 self.close, self.auto_chunks)
+
+    def set_has_document(self, has: bool) -> None:
+        for action in self.document_actions:
+            action.setEnabled(has)
+        self.photo_view.setChecked(False)
+
+    def show_history(self, history) -> None:
+        """Undo / Redo enabled and named after the steps they would undo and redo."""
+        self.undo.setEnabled(bool(history and history.can_undo))
+        self.redo.setEnabled(bool(history and history.can_redo))
+        labels = history.labels if history is not None else []
+        self.undo.setText(f"&Undo {labels[history.index - 1]}"
+                          if history is not None and history.can_undo else "&Undo")
+        self.redo.setText(f"&Redo {labels[history.index]}"
+                          if history is not None and history.can_redo else "&Redo")
+
+
+def _action(window, text: str, slot, shortcut=None, *, checkable: bool = False,
+            tip: str = "") -> QAction:
+    action = QAction(text, window)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    action.setCheckable(checkable)
+    if tip:
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+    action.triggered.connect(slot)
+    return action
+
+
+def build_menus_and_toolbars(window, actions: WindowActions, sam_actions, docks) -> None:
+    """The menu bar, the tools toolbar and the brush bar of `window`."""
+    from semedit_gui.brush_bar import BrushBar
+
+    bar = window.menuBar()
+    file_menu = bar.addMenu("&File")
+    file_menu.addAction(actions.open)
+    window.recent_menu = file_menu.addMenu("Open &Recent")
+    window.recent_menu.aboutToShow.connect(lambda: fill_recent_menu(window))
+    file_menu.addSeparator()
+    _add(file_menu, actions.save, actions.save_as, actions.export, actions.export_masks,
+         actions.close, None, actions.quit)
+    _add(bar.addMenu("&Edit"), actions.undo, actions.redo, None, actions.auto_chunks,
+         *sam_actions, None, actions.preferences)
+    view_menu = bar.addMenu("&View")
+    _add(view_menu, actions.zoom_in, actions.zoom_out, actions.zoom_fit, actions.zoom_actual,
+         None, actions.before_after, actions.split, actions.difference, actions.photo_view,
+         actions.overlays, None, *(dock.toggleViewAction() for dock in docks))
+    _add(bar.addMenu("&Tools"), *actions.tools.values(), actions.smaller_brush,
+         actions.larger_brush)
+    _add(bar.addMenu("&Models"), actions.models)
+    _add(bar.addMenu("&Help"), actions.about)
+
+    tools = QToolBar("Tools", window)
+    tools.setObjectName("toolsToolbar")
+    _add(tools, *actions.tools.values(), None, actions.auto_chunks, *sam_actions[:2], None,
+         actions.before_after, actions.split, actions.difference, actions.photo_view)
+    window.addToolBar(tools)
+    window.addToolBar(BrushBar(window.canvas, window))
+
+
+def _add(menu_or_bar, *actions) -> None:
+    """Add actions in order; None is a separator."""
+    for action in actions:
+        if action is None:
+            menu_or_bar.addSeparator()
+        else:
+            menu_or_bar.addAction(action)
+
+
+# ===================================================================== handlers with a dialog
+
+def export_image(window) -> None:
+    session = window.session
+    if session is None:
+        return
+    from semedit_gui.dialogs import ExportDialog
+
+    base = session.photo_path or session.path or Path.home() / "portrait"
+    dialog = ExportDialog(window, has_full_photo=session.doc.photo_bytes is not None,
+                          default_path=base.with_name(base.stem + "-edited.png"),
+                          source_photo=session.photo_path)
+    if dialog.exec():
+        window.documents.export_to(dialog.options())
+    dialog.deleteLater()
+
+
+def export_masks(window) -> None:
+    folder = QFileDialog.getExistingDirectory(window, "Export chunk masks to")
+    if folder:
+        window.documents.export_masks_to(Path(folder))
+
+
+def toggle_photo_view(window, on: bool) -> None:
+    """The original photo with the face region outlined (or back to the aligned crop)."""
+    from core.face.align import AlignTransform
+    from core.imageio import decode_photo
+
+    doc = window.session.doc if window.session else None
+    if not on or doc is None or doc.photo_bytes is None or doc.transform is None:
+        window.commands.photo_view.setChecked(False)
+        window.canvas.set_photo_view(None, None)
+        if on:
+            window.show_message("This project holds no original photo.")
+        return
+    try:
+        photo = decode_photo(doc.photo_bytes, doc.photo_name or "photo")
+    except SemeditError as error:
+        window.commands.photo_view.setChecked(False)
+        window.show_message(str(error), error=True)
+        return
+    corners = AlignTransform.from_json(doc.transform).sampling_quad()
+    # sampling_quad runs TL, BL, BR, TR; the canvas outlines TL, TR, BR, BL.
+    window.canvas.set_photo_view(photo.rgb, corners[[0, 3, 2, 1]])
+
+
+def fill_recent_menu(window) -> None:
+    menu, recent = window.recent_menu, window.settings.recent_files
+    menu.clear()
+    for path in recent:
+        action = menu.addAction(Path(path).name)
+        action.setToolTip(path)
+        action.triggered.connect(lambda _=False, p=path: window.documents.open_recent(p))
+    if not recent:
+        menu.addAction("(none)").setEnabled(False)
+
+
+def show_about(window) -> None:
+    QMessageBox.about(window, "About SemEdit", f"SemEdit {core.__version__}\n"
+                      "Semantic editing of portrait photos with StyleGAN2 (ChunkyGAN).")
