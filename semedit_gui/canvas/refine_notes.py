@@ -53,6 +53,8 @@ class RefineNotes:
         self._parent = parent
         self._z = z
         self._badges: dict[int, tuple[Chunk, NoteBadgeItem]] = {}  # by id(chunk)
+        # What the canvas last announced: a rename is seen only after it happened.
+        self._announced = ""
 
     @property
     def chunks(self) -> list[Chunk]:
@@ -73,7 +75,6 @@ class RefineNotes:
     def set_chunks(self, chunks: Sequence[Chunk]) -> bool:
         """Mark exactly these chunks (an empty list removes every badge); True when the
         sentence changed."""
-        before = self.sentence
         self.clear()
         for chunk in chunks:
             if chunk not in self:
@@ -81,7 +82,7 @@ class RefineNotes:
                 badge.setZValue(self._z)
                 self._badges[id(chunk)] = (chunk, badge)
                 self.place(chunk)
-        return self.sentence != before
+        return self._sentence_changed()
 
     def on_chunks_changed(self, event: ChunkSetEvent, chunks: Sequence[Chunk]) -> bool:
         """Follow a change of the document's chunks (`chunks`, the list after it): a
@@ -92,9 +93,8 @@ class RefineNotes:
         if event.kind == "mask" and event.chunk is not None:
             self.place(event.chunk)  # only a marked chunk's badge moves
             return False
-        before = self.sentence
         self.sync(chunks)
-        return self.sentence != before
+        return self._sentence_changed()
 
     def place(self, chunk: Chunk) -> None:
         """Put the chunk's badge on its mask again and refresh its text."""
@@ -113,6 +113,11 @@ class RefineNotes:
             self._remove(key)
         for chunk in self.chunks:
             self.place(chunk)
+
+    def _sentence_changed(self) -> bool:
+        sentence = self.sentence
+        changed, self._announced = sentence != self._announced, sentence
+        return changed
 
     def clear(self) -> None:
         for key in list(self._badges):

@@ -88,7 +88,7 @@ class CanvasView(ZoomableView):
 
         self.layers = CanvasLayers(self.scene(), self._overlay_opacity)
         self.refine_notes = RefineNotes(self.layers.aligned, CanvasLayers.Z_NOTES)
-        self._toolbox = ToolBox(self, self.layers.aligned, CanvasLayers.Z_SAM,
+        self.toolbox = ToolBox(self, self.layers.aligned, CanvasLayers.Z_SAM,
                                 self._emit_prompt, self.layers.divider)
         self.set_scene_rect(QRectF())
         self._update_cursor()
@@ -105,7 +105,7 @@ class CanvasView(ZoomableView):
         preview, so call `set_image` after this."""
         if session is self._session:
             return
-        self._toolbox.cancel()
+        self.toolbox.cancel()
         if self._session is not None:
             old = self._session
             for signal, slot in ((old.chunks_changed, self._on_chunks_changed),
@@ -222,7 +222,7 @@ class CanvasView(ZoomableView):
         size = self._aligned_size()
         rect = QRectF(0, 0, *size) if size else QRectF()
         self.layers.stretch_images(rect)
-        self._toolbox.sam.fit_to(rect)
+        self.toolbox.sam.fit_to(rect)
         changed = rect != self._image_rect
         self._image_rect = rect
         self._update_compare_layers()
@@ -302,7 +302,7 @@ class CanvasView(ZoomableView):
             corners = checked_quad(quad)
             entering = not self._photo_view
             if entering:
-                self._toolbox.cancel()
+                self.toolbox.cancel()
                 self._aligned_state = self.view_state()
             resized = self.layers.show_photo(photo_rgb, corners)
             self._photo_view = True
@@ -318,16 +318,16 @@ class CanvasView(ZoomableView):
 
     @property
     def tool(self) -> str:
-        return self._toolbox.active.name
+        return self.toolbox.active.name
 
     @property
     def tools(self) -> Mapping[str, CanvasTool]:
         """The tool objects by name (the names in TOOLS)."""
-        return self._toolbox.tools
+        return self.toolbox.tools
 
     def set_tool(self, name: str) -> None:
         """One of "brush", "eraser", "fill", "sam", "pan"."""
-        if self._toolbox.set_active(name):
+        if self.toolbox.set_active(name):
             self._update_cursor()
             self._update_brush_cursor()
             self.tool_changed.emit(name)
@@ -356,7 +356,7 @@ class CanvasView(ZoomableView):
     @property
     def painting(self) -> bool:
         """True while a brush or eraser stroke is under way (undo should wait for it)."""
-        return self._toolbox.painting
+        return self.toolbox.painting
 
     def say(self, sentence: str) -> None:
         """Tell the user why a press did nothing (emits `message`)."""
@@ -366,13 +366,13 @@ class CanvasView(ZoomableView):
         self.layers.brush_cursor.set_screen_size(self._brush.size * zoom)
 
     def _update_cursor(self) -> None:
-        self.viewport().setCursor(self._toolbox.cursor(self._photo_view))
+        self.viewport().setCursor(self.toolbox.cursor(self._photo_view))
 
     def _update_brush_cursor(self, scene_pos: QPointF | None = None) -> None:
         cursor = self.layers.brush_cursor
         if scene_pos is not None:
             cursor.setPos(scene_pos)
-        cursor.setVisible(self._toolbox.wants_brush_cursor() and self._pointer_inside
+        cursor.setVisible(self.toolbox.wants_brush_cursor() and self._pointer_inside
                           and not self._photo_view and not self._image_rect.isEmpty())
 
     # ================================================================== Segment Anything
@@ -380,18 +380,18 @@ class CanvasView(ZoomableView):
     @property
     def sam_prompt(self) -> SamPrompt:
         """A copy of the current prompt."""
-        return self._toolbox.sam.prompt
+        return self.toolbox.sam.prompt
 
     def clear_sam_prompt(self) -> None:
         """Forget every point and the box and remove the preview; emits the empty prompt
         when there was one."""
-        self._toolbox.forget_drag_of(self._toolbox.sam)  # a box being drawn goes too
-        self._toolbox.sam.clear()
+        self.toolbox.forget_drag_of(self.toolbox.sam)  # a box being drawn goes too
+        self.toolbox.sam.clear()
 
     def set_sam_preview(self, mask: np.ndarray | None) -> None:
         """Draw a candidate mask (float [0, 1] or bool, any size, stretched over the frame)
         tinted on top, or nothing."""
-        self._toolbox.sam.set_preview(mask)
+        self.toolbox.sam.set_preview(mask)
 
     def _emit_prompt(self, prompt: SamPrompt) -> None:
         self.sam_prompt_changed.emit(prompt.points, prompt.labels, prompt.box)
@@ -404,7 +404,7 @@ class CanvasView(ZoomableView):
                          self.view_to_scene(pos))
 
     def mousePressEvent(self, event) -> None:
-        answer = self._toolbox.press(self._tool_event(event))
+        answer = self.toolbox.press(self._tool_event(event))
         if answer is Press.IGNORED:
             super().mousePressEvent(event)
             return
@@ -415,7 +415,7 @@ class CanvasView(ZoomableView):
 
     def mouseMoveEvent(self, event) -> None:
         self._pointer_inside = True
-        if self._toolbox.move(self._tool_event(event, Qt.MouseButton.NoButton)):
+        if self.toolbox.move(self._tool_event(event, Qt.MouseButton.NoButton)):
             self._update_cursor()
         scene = self.view_to_scene(event.position())  # after a pan, a new point is under it
         self._update_brush_cursor(scene)
@@ -423,7 +423,7 @@ class CanvasView(ZoomableView):
         event.accept()
 
     def mouseReleaseEvent(self, event) -> None:
-        if self._toolbox.release(self._tool_event(event)):
+        if self.toolbox.release(self._tool_event(event)):
             self._update_cursor()
             self._update_brush_cursor()
         event.accept()
@@ -443,7 +443,7 @@ class CanvasView(ZoomableView):
         # Enter and Leave reach the viewport only, not the view's handlers.
         if event.type() == QEvent.Type.Leave:
             self._pointer_inside = False
-            self._toolbox.set_hover(False)
+            self.toolbox.set_hover(False)
             self._update_brush_cursor()
             self._report(-1, -1, "")
         elif event.type() == QEvent.Type.Enter:
@@ -476,14 +476,14 @@ class CanvasView(ZoomableView):
         elif key == Qt.Key.Key_BracketRight:
             self.grow_brush()
         elif key == Qt.Key.Key_Space:
-            if not event.isAutoRepeat() and self._toolbox.set_space_held(True):
+            if not event.isAutoRepeat() and self.toolbox.set_space_held(True):
                 self._update_cursor()
                 self._update_brush_cursor()
         elif key == Qt.Key.Key_Backslash:
             if not event.isAutoRepeat():
                 self._peeking = True
                 self._update_compare_layers()
-        elif not self._toolbox.active.key_press(key):
+        elif not self.toolbox.active.key_press(key):
             super().keyPressEvent(event)
             return
         event.accept()
@@ -493,7 +493,7 @@ class CanvasView(ZoomableView):
             event.accept()
             return
         if event.key() == Qt.Key.Key_Space:
-            self._toolbox.set_space_held(False)
+            self.toolbox.set_space_held(False)
             self._update_cursor()
             self._update_brush_cursor()
         elif event.key() == Qt.Key.Key_Backslash:
@@ -506,10 +506,10 @@ class CanvasView(ZoomableView):
 
     def focusOutEvent(self, event) -> None:
         # Keys released elsewhere never reach us: forget held keys and open drags.
-        self._toolbox.set_space_held(False)
+        self.toolbox.set_space_held(False)
         if self._peeking:
             self._peeking = False
             self._update_compare_layers()
-        self._toolbox.cancel()
+        self.toolbox.cancel()
         self._update_cursor()
         super().focusOutEvent(event)
