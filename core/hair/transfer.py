@@ -3,7 +3,7 @@
     job = HairTransferJob(G, prepared_a, prepared_b, chunks_a, chunks_b, settings,
                           lpips=lpips, pose_directions={"yaw": yaw, "pitch": pitch})
     for progress in job.run():      # stage, step, total, now and then a preview
-        ...                         # job.stop() from any thread; run() again resumes
+        ...                         # control.stop() from any thread; run() again resumes
     result = job.result()           # output, metrics, document(), interpolate(t)
 
 Stages:
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -66,6 +65,7 @@ from core.hair.pose import (
 from core.hair.refine import JointRefinement, RefineWeights, RegionLoss, inpaint_hair
 from core.invert.engine import InversionJob, InversionResult, InversionSettings
 from core.invert.losses import LOSS_KINDS, LossKind, Lpips, ReconstructionLoss
+from core.jobs import JobControl, control_or_new
 from core.latents import SPACES, Space
 from core.latents.codes import ChunkCode, CodeSpace
 from core.project import Document
@@ -214,8 +214,10 @@ class HairTransferJob:
                  settings: HairTransferSettings | None = None, *, lpips: Lpips | None = None,
                  pose_directions: Mapping[str, Direction] | None = None,
                  pose_estimator: PoseEstimator | None = landmark_pose,
-                 identity_metric: IdentityMetric | None = identity_distance):
+                 identity_metric: IdentityMetric | None = identity_distance,
+                 control: JobControl | None = None):
         self.generator = generator
+        self.control = control_or_new(control)
         self.settings = s = settings or HairTransferSettings()
         self.device = generator.w_avg.device
         self.code_space = CodeSpace(generator)
@@ -253,7 +255,6 @@ class HairTransferJob:
             generator, self.photo_b, torch.from_numpy(_head_mask(hair_chunks))[None],
             inversion, self.loss)
 
-        self._stop = threading.Event()
         self._stage = 0
         self._announced = -1
         self.seconds = 0.0
@@ -270,11 +271,8 @@ class HairTransferJob:
     # -- commands ------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Ask run() to return after the current step; safe from any thread."""
-        self._stop.set()
-        job = {"invert_identity": self._job_a, "invert_hair": self._job_b}.get(self.stage)
-        if job is not None:  # it stops after its current step, and resumes with run()
-            job.stop()
+        """Ask run() to return after the current step (the same as `control.stop()`)."""
+        self.control.stop()
 
     @property
     def stage(self) -> str:
@@ -289,8 +287,8 @@ class HairTransferJob:
     def run(self) -> Iterator[HairProgress]:
         """Run the stages until done or stop() is called; calling it again resumes."""
         while self._result is None:
-            if self._stop.is_set():
-                self._stop.clear()
+            if self.control.stop_requested:
+                self.control.acknowledge()
                 yield self._progress(0, 1, stopped=True)
                 return
             stage = self.stage
@@ -348,12 +346,14 @@ class HairTransferJob:
         for progress in job.run():
             self.seconds += time.perf_counter() - started
             if progress.stopped:
-                self._stop.clear()
+                self.control.acknowledge()
                 yield self._progress(progress.step, progress.total_steps, stopped=True,
                                      losses=progress.losses, preview=progress.preview)
                 return True
             yield self._progress(progress.step, progress.total_steps, losses=progress.losses,
                                  preview=progress.preview)
+            if self.control.stop_requested:  # asked while we yielded: the job stops before
+                job.stop()                   # its next step and resumes with run()
             started = time.perf_counter()
         self.seconds += time.perf_counter() - started
         return False
@@ -444,8 +444,8 @@ class HairTransferJob:
         refinement = self._refinement
         every = max(self.settings.preview_every_steps, 1)
         while refinement.step_count < refinement.total_steps:
-            if self._stop.is_set():
-                self._stop.clear()
+            if self.control.stop_requested:
+                self.control.acknowledge()
                 yield self._progress(refinement.step_count, refinement.total_steps,
                                      stopped=True, losses=refinement.last_losses)
                 return True

@@ -20,6 +20,7 @@ from core.hair import HairTransferJob, HairTransferSettings, NoHairError, Pose
 from core.hair.chunks import TransferChunks, partition
 from core.hair.pose import PoseMatchSettings, moved_code, render_code
 from core.invert import CodeSpace, Lpips
+from core.jobs import JobControl
 from core.stylegan import images_to_uint8, load_generator
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -249,6 +250,28 @@ def test_stop_and_resume(gen):
         if progress.stage == "refine" and progress.step == 3 and not progress.stopped:
             job.stop()
     assert progress.stopped and job.stage == "refine"
+    last = list(job.run())[-1]
+    assert last.finished and job.result().metrics["steps"] == {"inversion": 6, "refine": 6}
+
+
+@pytest.mark.parametrize(("stage", "at_step"),
+                         [("invert_identity", 2), ("invert_hair", 3), ("refine", 4)])
+def test_a_stop_through_job_control_ends_the_stage_after_the_current_step(gen, stage, at_step):
+    _, a = planted(gen, 1)
+    _, b = planted(gen, 2)
+    control = JobControl()
+    job = HairTransferJob(gen, prepared(a), prepared(b), chunks(HAIR_A), chunks(HAIR_B),
+                          fast(inversion_steps=6, refine_steps=6), pose_estimator=None,
+                          identity_metric=None, control=control)
+    seen = []
+    for progress in job.run():
+        seen.append((progress.stage, progress.step, progress.stopped))
+        if progress.stage == stage and progress.step == at_step and not progress.stopped:
+            control.stop()  # as the app's Stop button or closing the window does
+
+    # No step runs after the one during which the stop came; the stop is then honoured.
+    assert seen[-2:] == [(stage, at_step, False), (stage, at_step, True)]
+    assert job.stage == stage and not job.finished and not control.stop_requested
     last = list(job.run())[-1]
     assert last.finished and job.result().metrics["steps"] == {"inversion": 6, "refine": 6}
 
