@@ -9,7 +9,7 @@ increases the label.
 
     job = SupervisedDirectionJob(generator)
     for progress in job.run():        # yields after every batch of samples
-        ...                           # job.stop() from any thread; run() again resumes
+        ...                           # control.stop() from any thread; run() resumes
     directions = job.result()         # fits on whatever has been labelled
 
 The same fit works on a user's own labelled latents (`load_labelled_latents`).
@@ -18,7 +18,6 @@ The same fit works on a user's own labelled latents (`load_labelled_latents`).
 from __future__ import annotations
 
 import csv
-import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,6 +30,7 @@ import torch
 from core.edit.directions import Direction, slider_scale, unit
 from core.edit.labels import LABELS, face_measurements
 from core.errors import CheckpointError, InvalidInputError
+from core.jobs import JobControl, control_or_new
 from core.stylegan import Generator, images_to_uint8
 
 DEFAULT_LABELS: tuple[str, ...] = ("yaw", "pitch", "mouth_open", "eyes_open", "face_width")
@@ -243,14 +243,15 @@ class SupervisedProgress:
 
 
 class SupervisedDirectionJob:
-    """Generate, label and fit; stoppable between batches and resumable."""
+    """Generate, label and fit; stoppable between faces and resumable."""
 
     def __init__(self, generator: Generator, labels: Sequence[str] = DEFAULT_LABELS,
                  samples: int = 1000, seed: int = 0, batch: int = 8, *,
                  truncation_psi: float = SUPERVISED_TRUNCATION,
                  labeller: Labeller | None = None, ridge: float = 1e-2,
-                 min_faces: int = MIN_FACES):
+                 min_faces: int = MIN_FACES, control: JobControl | None = None):
         self.labels = tuple(labels)
+        self.control = control_or_new(control)
         if not self.labels:
             raise InvalidInputError("Name at least one label to fit.")
         if len(set(self.labels)) != len(self.labels):
@@ -276,11 +277,10 @@ class SupervisedDirectionJob:
         self._values: list[list[float]] = []
         self.done = 0
         self.seconds = 0.0
-        self._stop = threading.Event()
 
     def stop(self) -> None:
-        """Ask run() to return after the current batch; safe from any thread."""
-        self._stop.set()
+        """Ask run() to return after the current face (the same as `control.stop()`)."""
+        self.control.stop()
 
     @property
     def faces(self) -> int:
@@ -289,8 +289,8 @@ class SupervisedDirectionJob:
     def run(self) -> Iterator[SupervisedProgress]:
         """Label batches until all samples are done or stop() is called; resumable."""
         while True:
-            if self._stop.is_set():
-                self._stop.clear()
+            if self.control.stop_requested:
+                self.control.acknowledge()
                 yield self._progress(stopped=True)
                 return
             if self.done >= self.total:
@@ -315,17 +315,22 @@ class SupervisedDirectionJob:
         images = images_to_uint8(g.synthesis(ws, noise_mode="const"))
         self._w[start:end] = ws[:, 0].float().cpu().numpy()
         for row, image in zip(range(start, end), images, strict=True):
-            measured = self.labeller(image)
-            if measured is None:
-                continue
-            missing = [name for name in self.labels if name not in measured]
-            if missing:
-                raise InvalidInputError(f"The labeller gave no value for {missing[0]!r}.")
-            values = [float(measured[name]) for name in self.labels]
-            if all(np.isfinite(values)):
-                self._face_rows.append(row)
-                self._values.append(values)
-        self.done = end
+            self._label(row, image)
+            self.done = row + 1
+            if self.control.stop_requested:  # labelling is the slow part: stop mid-batch
+                return
+
+    def _label(self, row: int, image: np.ndarray) -> None:
+        measured = self.labeller(image)
+        if measured is None:
+            return
+        missing = [name for name in self.labels if name not in measured]
+        if missing:
+            raise InvalidInputError(f"The labeller gave no value for {missing[0]!r}.")
+        values = [float(measured[name]) for name in self.labels]
+        if all(np.isfinite(values)):
+            self._face_rows.append(row)
+            self._values.append(values)
 
     def _progress(self, *, finished: bool = False, stopped: bool = False) -> SupervisedProgress:
         return SupervisedProgress(self.done, self.total, self.faces, self.seconds,

@@ -17,6 +17,7 @@ from core.edit.supervised import (
     load_labelled_latents,
 )
 from core.errors import CheckpointError, InvalidInputError
+from core.jobs import JobControl
 from core.stylegan import images_to_uint8
 from tests.checkpoint_writers import random_generator
 
@@ -202,6 +203,29 @@ def test_job_runs_stops_resumes_and_its_direction_works(generator):
         return float(np.mean([brightness(im)["brightness"] for im in images]))
 
     assert mean_brightness(w + step) > mean_brightness(w) > mean_brightness(w - step)
+
+
+def test_a_stop_through_job_control_ends_labelling_after_the_current_face(generator):
+    control = JobControl()
+    labelled = []
+
+    def counting(image: np.ndarray) -> dict[str, float]:
+        labelled.append(image)
+        if len(labelled) == 11:  # the 11th face, in the middle of the second batch of 8
+            control.stop()
+        return brightness(image)
+
+    job = SupervisedDirectionJob(generator, labels=("brightness",), samples=32, seed=0,
+                                 batch=8, labeller=counting, min_faces=4, control=control)
+    seen = list(job.run())
+    assert [(p.done, p.stopped) for p in seen] == [(8, False), (11, False), (11, True)]
+    assert len(labelled) == 11 and job.faces == 11 and not control.stop_requested
+    seen = list(job.run())  # resumes at face 12: nothing is labelled twice
+    assert seen[-1].finished and len(labelled) == 32 and job.faces == 32
+    everything = SupervisedDirectionJob(generator, labels=("brightness",), samples=32, seed=0,
+                                        batch=8, labeller=brightness, min_faces=4)
+    np.testing.assert_allclose(job.result()[0].vector, everything.run_to_end()[0].vector,
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_job_is_reproducible_and_fits_what_was_labelled(generator):
