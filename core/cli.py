@@ -1,22 +1,31 @@
 """`semedit <subcommand>`: the command line. User errors print one line and exit non-zero.
 
 Each subcommand lives in `core/commands/<name>.py` and registers itself through
-`register(subparsers)`; handlers return an exit code.
+`register(subparsers)`; handlers return an exit code. Handlers find the run's stop flag
+in `args.control`: the first Ctrl-C sets it, so a long workflow ends after its current
+step and the command saves what it reached; a second Ctrl-C interrupts at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 
 import core
 from core.commands import align, directions, edit, hair, invert, render, segment
 from core.commands import models as models_command
 from core.errors import SemeditError
+from core.jobs import JobControl
 
 EXIT_USER_ERROR = 1
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # as a program ended by SIGPIPE: the reader stopped reading
 SUBCOMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "models": models_command.register,
     "align": align.register,
@@ -49,14 +58,54 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.control = JobControl()
     try:
-        return args.handler(args)
+        with _ctrl_c_stops(args.control):
+            code = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return code
     except SemeditError as error:
         print(f"semedit: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("semedit: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops(control: JobControl) -> Iterator[None]:
+    """While a command runs, the first Ctrl-C asks its workflow to stop (`control.stop()`),
+    a second one interrupts (KeyboardInterrupt)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+
+    def on_interrupt(signum, frame) -> None:
+        if control.stop_requested:
+            raise KeyboardInterrupt
+        control.stop()
+        print("\nsemedit: stopping after the current step (Ctrl-C again to quit)",
+              file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _discard_stdout() -> None:
+    """After a closed pipe: send what is still buffered nowhere, so exiting stays quiet."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return  # not a real file (a test's capture): nothing is flushed at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from core.commands.common import write_json
-from core.face import prepare_photo
-from core.imageio import load_photo, save_image
+from core.commands.common import control_of, models_for, no_bar, run_workflow, write_json
+from core.imageio import save_image
+from core.workflows import open_photo
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,11 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    photo = load_photo(args.photo)
-    prepared = prepare_photo(photo, args.size, align=not args.no_align, face_index=args.face)
-    save_image(args.output, prepared.aligned, source_path=photo.path)
-    write_json(args.transform, prepared.transform.to_json())
-    faces = "centre crop" if prepared.face is None else f"face score {prepared.face.score:.2f}"
+    opened = run_workflow(open_photo(models_for(args), args.photo, align=not args.no_align,
+                                     face_index=args.face, size=args.size,
+                                     control=control_of(args)), bars=no_bar)
+    save_image(args.output, opened.document.aligned, source_path=opened.path)
+    write_json(args.transform, opened.document.transform)
+    faces = "centre crop" if opened.face_score is None else f"face score {opened.face_score:.2f}"
     print(json.dumps({"output": args.output, "transform": args.transform, "size": args.size,
                       "method": faces}))
     return 0

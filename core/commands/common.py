@@ -1,20 +1,26 @@
-"""What several subcommands share: model arguments, devices, JSON output."""
+"""What several subcommands share: model arguments, the model provider, running a
+workflow with a progress bar, JSON output."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, TypeVar
 
-from core.device import DEVICE_CHOICES, pick_device
-from core.errors import ModelMissingError, SemeditError
+from core.commands.progress import ProgressBar
+from core.device import DEVICE_CHOICES
+from core.errors import SemeditError
 from core.fileio import write_atomically
-from core.models import ModelStore, load_manifest, models_dir
-from core.stylegan import Generator, load_generator
+from core.jobs import JobControl
+from core.models import ModelStore, load_manifest
+from core.models.loaded import LoadedModels, ModelChoice
+from core.paths import models_dir
+from core.workflows import Progress
 
-if TYPE_CHECKING:
-    from core.invert.losses import Lpips
+R = TypeVar("R")
 
 
 def add_models_dir_argument(parser: argparse.ArgumentParser) -> None:
@@ -29,17 +35,71 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def open_store(models_dir_override: str | None = None) -> ModelStore:
+    """The model files, for `semedit models` (which loads none of them)."""
     return ModelStore(load_manifest(), models_dir(models_dir_override))
 
 
-def load_generator_argument(spec: str | None, args: argparse.Namespace
-                            ) -> tuple[Generator, str | None]:
-    """Load `--generator PATH|ID` (None: the default generator); returns (G, manifest id)."""
-    store = open_store(args.models_dir)
-    path = store.resolve(spec, "generator")
-    known_id = spec if spec in store.manifest.ids else (
-        store.manifest.default_for("generator").id if spec is None else None)
-    return load_generator(path, device=pick_device(args.device)), known_id
+def models_for(args: argparse.Namespace, *, generator: str | None = None) -> LoadedModels:
+    """The model provider for a command's `--generator/--sam/--vgg/--models-dir/--device`
+    (`generator` overrides `--generator`, e.g. a project's own)."""
+    return LoadedModels(ModelChoice(
+        generator=generator if generator is not None else getattr(args, "generator", None),
+        sam=getattr(args, "sam", None), vgg=getattr(args, "vgg", None),
+        models_dir=getattr(args, "models_dir", None),
+        device=getattr(args, "device", "auto")))
+
+
+def control_of(args: argparse.Namespace) -> JobControl:
+    """The stop flag Ctrl-C sets (`core.cli` installs it); a private one otherwise."""
+    control = getattr(args, "control", None)
+    if control is None:
+        control = args.control = JobControl()
+    return control
+
+
+def run_workflow(workflow: Generator[Any, None, R], *,
+                 bars: Callable[[Progress], str | None] | None = None,
+                 detail: Callable[[Progress], str] | None = None) -> R:
+    """Drive a workflow to its end, drawing one progress bar per stage label on stderr
+    (`bars(progress)` names the bar instead, None keeps a step off the bars; `detail`
+    writes the text after it)."""
+    bar: ProgressBar | None = None
+    label = None
+    try:
+        while True:
+            try:
+                progress = next(workflow)
+            except StopIteration as finished:
+                return finished.value
+            name = bars(progress) if bars is not None else progress.label
+            if name is None:
+                continue
+            if name != label:
+                if bar is not None:
+                    bar.close()
+                bar, label = ProgressBar(name), name
+            bar.update(progress.fraction, (detail or _detail)(progress))
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def no_bar(progress: Progress) -> None:
+    """For `run_workflow(bars=...)`: quick workflows draw no bar."""
+    return None
+
+
+def _detail(progress: Progress) -> str:
+    faces = getattr(progress, "faces", None)
+    if faces is not None:
+        return f"{progress.step}/{progress.total} samples, {faces} faces"
+    loss = progress.losses.get("total")
+    return f"step {progress.step}/{progress.total}" + (
+        f"  loss {loss:.4f}" if loss is not None else "")
+
+
+def note(text: str, *, stderr: bool = False) -> None:
+    print(f"semedit: note: {text}", file=sys.stderr if stderr else sys.stdout, flush=True)
 
 
 def write_json(path: str | Path, data: dict) -> Path:
@@ -53,17 +113,3 @@ def write_json(path: str | Path, data: dict) -> Path:
     except OSError as error:
         raise SemeditError(f"Cannot write {path}: {error.strerror or error}.") from error
     return path
-
-
-def lpips_for_loss(args: argparse.Namespace, device) -> Lpips | None:
-    """`--vgg` as an LPIPS model: required by an LPIPS `--loss`; else used for the metric
-    when installed (None when not)."""
-    from core.invert.losses import VGG_MISSING, load_lpips
-
-    try:
-        path = open_store(args.models_dir).resolve(args.vgg or "vgg16-imagenet", "vgg")
-    except ModelMissingError as error:
-        if "lpips" in args.loss:
-            raise ModelMissingError(VGG_MISSING, asset_id=error.asset_id) from error
-        return None
-    return load_lpips(path, device)

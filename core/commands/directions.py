@@ -8,13 +8,13 @@ import json
 from core.commands.common import (
     add_device_argument,
     add_models_dir_argument,
-    load_generator_argument,
+    control_of,
+    models_for,
+    run_workflow,
 )
-from core.commands.progress import ProgressBar
 from core.edit.directions import Direction
-from core.edit.library import DirectionLibrary, default_library_root
 from core.edit.supervised import fit_direction, load_labelled_latents
-from core.errors import InvalidInputError
+from core.workflows import compute_directions, list_directions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -74,66 +74,31 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    generator, _ = load_generator_argument(args.generator, args)
-    library = DirectionLibrary(default_library_root(), generator)
+    models = models_for(args)
     if args.action == "list":
-        print(json.dumps([_describe(d) for d in library.list()], indent=2))
+        print(json.dumps([_describe(d) for d in list_directions(models)], indent=2))
     elif args.action == "compute":
-        directions = library.builtin()
-        if args.supervised:
-            directions = directions + _fit_supervised(library, args.samples)
-        if args.hair:
-            directions = directions + _fit_hair(library, args)
+        directions = run_workflow(
+            compute_directions(models, supervised=args.supervised, hair=args.hair,
+                               samples=args.samples, control=control_of(args)),
+            bars=lambda p: p.label if p.stage == "labelling" else None)
         print(json.dumps({"computed": [d.name for d in directions]}))
     elif args.action == "import":
-        added = library.import_file(args.file, name=args.name, layers=args.layers,
-                                    scale=args.scale, replace=args.replace)
+        added = models.directions().import_file(args.file, name=args.name, layers=args.layers,
+                                                scale=args.scale, replace=args.replace)
         print(json.dumps({"imported": [_describe(d) for d in added]}))
     elif args.action == "fit":
-        w, labels = load_labelled_latents(args.latents, w_dim=generator.w_dim)
+        library = models.directions()
+        w, labels = load_labelled_latents(args.latents, w_dim=library.generator.w_dim)
         direction = fit_direction(w, labels, args.name, scale_latents=library.w_samples(),
                                   source="user",
                                   description=f"fitted from {len(labels)} labelled latents")
         library.keep([direction], origin=args.latents, replace=args.replace)
         print(json.dumps({"fitted": _describe(direction)}))
     else:
-        library.remove(args.name)
+        models.directions().remove(args.name)
         print(json.dumps({"removed": args.name}))
     return 0
-
-
-def _fit_supervised(library: DirectionLibrary, samples: int) -> list[Direction]:
-    directions = _run_fitting(library.supervised_job(samples=samples), samples)
-    names = {d.name for d in directions}  # keep the others (hair) that were fitted before
-    library.store_supervised(directions + [d for d in library.supervised()
-                                           if d.name not in names])
-    return directions
-
-
-def _fit_hair(library: DirectionLibrary, args: argparse.Namespace) -> list[Direction]:
-    from core.hair.directions import hair_direction_job, sam_hair_segmenter, store_hair_directions
-    from core.models.loaded import LoadedModels, ModelChoice
-
-    segmenter = LoadedModels(ModelChoice(
-        sam=args.sam, models_dir=args.models_dir, device=args.device)).sam()
-    job = hair_direction_job(library, sam_hair_segmenter(segmenter), samples=args.samples)
-    return store_hair_directions(library, _run_fitting(job, args.samples))
-
-
-def _run_fitting(job, samples: int) -> list[Direction]:
-    """Run a supervised fitting job with a progress bar; Ctrl-C fits on what it has."""
-    if samples < 1:
-        raise InvalidInputError("--samples must be at least 1.")
-    bar = ProgressBar("Labelling faces")
-    try:
-        for progress in job.run():
-            bar.update(progress.done / max(progress.total, 1),
-                       f"{progress.done}/{progress.total} samples, {progress.faces} faces")
-    except KeyboardInterrupt:
-        job.stop()  # fit on the faces labelled so far
-    finally:
-        bar.close()
-    return job.result()
 
 
 def _describe(d: Direction) -> dict:

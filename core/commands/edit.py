@@ -11,12 +11,10 @@ import math
 from pathlib import Path
 
 from core.commands import project_output
-from core.edit.library import DirectionLibrary, default_library_root
-from core.edit.render import EditRenderer
 from core.edit.scheduler import MODES
-from core.edit.stack import EditStacks
 from core.errors import InvalidInputError
 from core.project import save_project
+from core.workflows import apply_edit_plan
 
 
 class _EditAction(argparse.Action):
@@ -59,28 +57,12 @@ def run(args: argparse.Namespace) -> int:
     if args.full_photo and args.mode not in ("edited", "reconstruction"):
         raise InvalidInputError(f"--full-photo pastes a face back into the photo; it does not "
                                 f"apply to --mode {args.mode}.")
-    doc, generator = project_output.open_project(args)
+    doc, models = project_output.open_project(args)
     if args.save:
         project_output.refuse_to_overwrite_original(Path(args.save), doc.photo_bytes)
-    library = DirectionLibrary(default_library_root(), generator)
-    stacks = EditStacks(doc, directions=library.get)
-    applied = []
-    for chunk_ref, edits in args.plan:
-        chunk = stacks.get(chunk_ref)
-        for name, value in edits:
-            library.get(name)  # the library's own message names close matches
-            existing = [i for i, e in enumerate(chunk.edits) if e.direction == name]
-            if existing:
-                stacks.set_strength(chunk, existing[0], value)
-                stacks.set_enabled(chunk, existing[0], True)
-            else:
-                stacks.add(chunk, name, value)
-            applied.append({"chunk": chunk.name, "direction": name, "strength": value})
-    renderer = EditRenderer(generator, doc, library.get)
-    result = renderer.render(renderer.request(args.mode))
-    project_output.write_output(args, doc, result.image, result.changed_mask,
-                                mode=args.mode, edits=applied,
-                                seconds=round(result.seconds, 3))
+    edits = apply_edit_plan(models, doc, args.plan)
+    project_output.write_output(args, models, doc, mode=args.mode, edits=edits.applied,
+                                with_seconds=True)
     if args.save:
         save_project(doc, args.save)
     return 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -19,25 +18,23 @@ import numpy as np
 from core.commands.common import (
     add_device_argument,
     add_models_dir_argument,
-    load_generator_argument,
-    lpips_for_loss,
+    control_of,
+    models_for,
+    note,
+    run_workflow,
     write_json,
 )
-from core.commands.progress import ProgressBar
-from core.edit.directions import Direction
-from core.edit.library import DirectionLibrary, default_library_root
-from core.errors import ImageError, InvalidInputError, ModelMissingError, NoFaceError
-from core.face import PreparedPhoto, prepare_photo
+from core.errors import ImageError, InvalidInputError
 from core.fileio import same_file
-from core.hair import HairTransferJob, HairTransferSettings, transfer_chunks
-from core.hair.directions import pose_directions_for
-from core.imageio import Photo, load_photo, save_image
+from core.hair import HairTransferSettings
+from core.imageio import load_photo, save_image
 from core.invert import LOSS_KINDS, SPACES
-from core.models.loaded import LoadedModels, ModelChoice
 from core.project import save_project
 from core.segment.mask_io import load_mask
-from core.segment.sam import SamSegmenter
-from core.stylegan import Generator
+from core.workflows import hair_transfer
+
+NO_FACE_HINT = ("For photos that are already aligned faces, use --no-align with "
+                "--hair-mask-a and --hair-mask-b ({mask_option} for this one).")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -93,40 +90,31 @@ def run(args: argparse.Namespace) -> int:
                                     refine_steps=args.refine_steps,
                                     pose_match=not args.no_pose_match,
                                     lighting=not args.no_lighting, seed=args.seed)
-    generator, generator_id = load_generator_argument(args.generator, args)
-    lpips_model = lpips_for_loss(args, generator.w_avg.device)
-    size = generator.img_resolution
-    prepared_a = _prepared(photo_a, size, args.no_align, args.face_a, "--hair-mask-a")
-    prepared_b = _prepared(photo_b, size, args.no_align, args.face_b, "--hair-mask-b")
-    segmenter = _segmenter(args) if not (args.hair_mask_a and args.hair_mask_b) else None
-    chunks_a = transfer_chunks(prepared_a, segmenter=segmenter,
-                               hair_mask=_mask(args.hair_mask_a, size),
-                               photo_name=photo_a.path.name, hair_required=False,
-                               mask_option="--hair-mask-a")
-    chunks_b = transfer_chunks(prepared_b, segmenter=segmenter,
-                               hair_mask=_mask(args.hair_mask_b, size),
-                               photo_name=photo_b.path.name, mask_option="--hair-mask-b")
-    directions = _pose_directions(args, generator, prepared_a, prepared_b)
-    job = HairTransferJob(generator, prepared_a, prepared_b, chunks_a, chunks_b, settings,
-                          lpips=lpips_model, pose_directions=directions)
-    bar = ProgressBar("Hair transfer")
-    try:
-        for progress in job.run():
-            bar.update(progress.overall, f"{progress.label} {progress.step}/{progress.total}")
-    finally:
-        bar.close()
-    result = job.result()
-    for note in result.notes:
-        print(f"semedit: note: {note}", file=sys.stderr, flush=True)
-
-    full = result.full_photo(photo_a.rgb)
+    models = models_for(args)
+    size = models.generator().img_resolution
+    models.lpips_for(args.loss)  # a missing VGG is said before the slow steps
+    outcome = run_workflow(
+        hair_transfer(models, photo_a, photo_b, settings,
+                      hair_mask_a=_mask(args.hair_mask_a, size),
+                      hair_mask_b=_mask(args.hair_mask_b, size), align=not args.no_align,
+                      face_a=args.face_a, face_b=args.face_b,
+                      mask_options=("--hair-mask-a", "--hair-mask-b"),
+                      no_face_hint=NO_FACE_HINT, control=control_of(args)),
+        bars=lambda p: ("Fitting pose directions (once per generator)"
+                        if p.stage == "pose_directions" else "Hair transfer"),
+        detail=lambda p: (f"{p.step}/{p.total} faces" if p.stage == "pose_directions"
+                          else f"{p.label} {p.step}/{p.total}"))
+    for text in outcome.notes:
+        note(text, stderr=True)
+    full = outcome.full_photo
     save_image(args.output, full, icc_profile=photo_a.icc_profile, exif=photo_a.exif,
                source_path=photo_a.path)
-    metrics = dict(result.metrics)
+    metrics = dict(outcome.result.metrics)
     if args.save:
-        doc = result.document(photo_bytes=Path(args.output).read_bytes(),
-                              photo_name=Path(args.output).name, generator_id=generator_id,
-                              generator_sha256=generator.source_sha256)
+        doc = outcome.result.document(photo_bytes=Path(args.output).read_bytes(),
+                                      photo_name=Path(args.output).name,
+                                      generator_id=outcome.generator_id,
+                                      generator_sha256=outcome.generator_sha256)
         save_project(doc, args.save, protect=photo_a.path)
     if args.metrics:
         write_json(args.metrics, metrics)
@@ -150,17 +138,6 @@ def _check_outputs(args: argparse.Namespace, originals: list[Path]) -> None:
                                     "exist.")
 
 
-def _prepared(photo: Photo, size: int, no_align: bool, face: int | None,
-              mask_option: str) -> PreparedPhoto:
-    try:
-        return prepare_photo(photo, size, align=not no_align, face_index=face)
-    except NoFaceError as error:
-        raise NoFaceError(
-            f"No face was found in {photo.path.name}; hair transfer needs a face in both "
-            "photos. For photos that are already aligned faces, use --no-align with "
-            f"--hair-mask-a and --hair-mask-b ({mask_option} for this one).") from error
-
-
 def _mask(path: str | None, size: int) -> np.ndarray | None:
     if path is None:
         return None
@@ -168,41 +145,3 @@ def _mask(path: str | None, size: int) -> np.ndarray | None:
     if loaded.warning:
         print(f"semedit: warning: {loaded.warning}", file=sys.stderr, flush=True)
     return loaded.mask
-
-
-def _segmenter(args: argparse.Namespace) -> SamSegmenter | None:
-    """SAM when installed (or named); None lets `transfer_chunks` explain what is missing."""
-    try:
-        return LoadedModels(ModelChoice(
-            sam=args.sam, models_dir=args.models_dir, device=args.device)).sam()
-    except ModelMissingError:
-        if args.sam is not None:
-            raise
-        return None
-
-
-def _pose_directions(args: argparse.Namespace, generator: Generator, a: PreparedPhoto,
-                     b: PreparedPhoto) -> Mapping[str, Direction]:
-    """The learned yaw and pitch directions when the heads are turned differently."""
-    if args.no_pose_match:
-        return {}
-    notes: list[str] = []
-    search = pose_directions_for(DirectionLibrary(default_library_root(), generator), a, b,
-                                 notes=notes)
-    bar = None
-    try:
-        while True:
-            try:
-                progress = next(search)
-            except StopIteration as finished:
-                directions = finished.value
-                break
-            bar = bar or ProgressBar("Fitting pose directions (once per generator)")
-            bar.update(progress.done / max(progress.total, 1),
-                       f"{progress.done}/{progress.total} faces")
-    finally:
-        if bar is not None:
-            bar.close()
-    for note in notes:
-        print(f"semedit: note: {note}", file=sys.stderr, flush=True)
-    return directions

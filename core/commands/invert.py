@@ -7,36 +7,23 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from core.commands.common import (
     add_device_argument,
     add_models_dir_argument,
-    load_generator_argument,
-    lpips_for_loss,
+    control_of,
+    models_for,
+    no_bar,
+    note,
+    run_workflow,
     write_json,
 )
-from core.commands.progress import ProgressBar
-from core.commands.segment import automatic_face_chunks
 from core.device import describe_device
 from core.errors import InvalidInputError
-from core.face import prepare_photo
-from core.imageio import load_photo
-from core.invert import (
-    COVERAGES,
-    LOSS_KINDS,
-    SPACES,
-    InversionJob,
-    InversionSettings,
-    ReconstructionLoss,
-)
-from core.invert.metrics import inversion_metrics
-from core.invert.pti import PivotalTuningJob, PtiSettings
-from core.invert.workflow import composite_with, document_from_inversion
+from core.invert import COVERAGES, LOSS_KINDS, SPACES, InversionSettings
 from core.project import save_project
 from core.segment.mask_io import load_mask
-from core.segment.mask_ops import resolve_overlaps
-from core.stylegan import uint8_to_images
+from core.workflows import apply_inversion, auto_chunks, invert, open_photo
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -87,59 +74,53 @@ def run(args: argparse.Namespace) -> int:
     if args.chunks == "auto" and args.no_align:
         raise InvalidInputError("--chunks auto places chunks on an aligned face; leave out "
                                 "--no-align (or paint --mask files).")
-    generator, generator_id = load_generator_argument(args.generator, args)
-    device = generator.w_avg.device
-    lpips_model = lpips_for_loss(args, device)
-    photo = load_photo(args.image)
-    prepared = prepare_photo(photo, generator.img_resolution, align=not args.no_align,
-                             face_index=args.face)
+    models, control = models_for(args), control_of(args)
+    models.lpips_for(args.loss)  # a missing VGG is said before the slow steps
+    opened = run_workflow(open_photo(models, args.image, align=not args.no_align,
+                                     face_index=args.face, control=control), bars=no_bar)
+    doc = opened.document
     if args.chunks == "auto":
-        chunks = automatic_face_chunks(prepared, args.sam, args.models_dir, args.device)
-        masks, names = torch.from_numpy(np.stack(list(chunks.masks.values()))), list(chunks.masks)
+        chunks = run_workflow(auto_chunks(models, doc, control=control), bars=no_bar)
+        for text in chunks.notes:
+            note(text)
+        masks = chunks.masks
     else:
-        masks, names = _masks(args.mask, generator.img_resolution)
+        masks = _masks(args.mask, doc.resolution)
+    for name, mask in masks.items():
+        doc.add_chunk(mask, name=name)
     settings = InversionSettings(space=args.space, steps=args.steps, lambda_reg=args.lambda_reg,
                                  coverage=args.coverage, optimise_masks=args.optimise_masks,
                                  seed=args.seed)
-    loss = ReconstructionLoss(args.loss, lpips_model=lpips_model if "lpips" in args.loss
-                              else None)
-    job = InversionJob(generator, uint8_to_images(prepared.aligned, device), masks, settings,
-                       loss)
-    interrupted = _run_with_progress(job, "Inverting")
-    result = job.result()
-    pti_weights = None
-    if args.pti_steps > 0 and not interrupted:
-        pti = PivotalTuningJob(generator, job.target, result.codes, result.masks, args.coverage,
-                               PtiSettings(steps=args.pti_steps, seed=args.seed), loss)
-        interrupted = _run_with_progress(pti, "Tuning (PTI)")
-        pti_weights = pti.tuned_weights()
-        result.output = composite_with(pti.tuned_generator(), result, job)
-    metrics = inversion_metrics(prepared.aligned, result, lpips=lpips_model,
-                                faces=prepared.face is not None)
-    metrics["device"] = describe_device(device)
-    doc = document_from_inversion(photo=photo, prepared=prepared, names=names, result=result,
-                                  settings=settings, generator_id=generator_id,
-                                  generator_sha256=generator.source_sha256, metrics=metrics,
-                                  pti_weights=pti_weights)
-    save_project(doc, args.output, protect=photo.path)
+    outcome = run_workflow(invert(models, doc, settings, loss_kind=args.loss,
+                                  pti_steps=args.pti_steps, faces=opened.face_found,
+                                  control=control))
+    metrics = dict(outcome.metrics)
+    metrics["device"] = describe_device(models.device)
+    apply_inversion(doc, list(doc.chunks), outcome.result, outcome.settings, metrics=metrics,
+                    generator_id=outcome.generator_id,
+                    generator_sha256=outcome.generator_sha256,
+                    pti_weights=outcome.pti_weights)
+    doc.validate()
+    save_project(doc, args.output, protect=opened.path)
     if args.metrics:
         write_json(args.metrics, metrics)
-    state = f"stopped after {result.steps} steps" if interrupted else "done"
+    state = f"stopped after {outcome.result.steps} steps" if outcome.stopped else "done"
     print(json.dumps({"project": args.output, "state": state, **metrics}))
     return 0
 
 
-def _masks(paths: list[str], resolution: int) -> tuple[torch.Tensor, list[str]]:
+
+def _masks(paths: list[str], resolution: int) -> dict[str, np.ndarray]:
+    """The --mask files by chunk name (the whole image as one chunk without any)."""
     if not paths:
-        return torch.ones(1, resolution, resolution), ["all"]
-    masks, names = [], []
+        return {"all": np.ones((resolution, resolution), np.float32)}
+    masks: dict[str, np.ndarray] = {}
     for path in paths:
         loaded = load_mask(path, resolution)
         if loaded.warning:
             print(f"semedit: warning: {loaded.warning}", flush=True)
-        masks.append(loaded.mask)
-        names.append(_unique(Path(path).stem, names))
-    return torch.from_numpy(np.stack(resolve_overlaps(masks))), names
+        masks[_unique(Path(path).stem, list(masks))] = loaded.mask
+    return masks
 
 
 def _unique(name: str, taken: list[str]) -> str:
@@ -147,19 +128,3 @@ def _unique(name: str, taken: list[str]) -> str:
     while candidate in taken:
         candidate, n = f"{name}-{n}", n + 1
     return candidate
-
-
-def _run_with_progress(job: InversionJob | PivotalTuningJob, label: str) -> bool:
-    """Run to the end with a progress bar; Ctrl-C stops after the current step (True)."""
-    bar = ProgressBar(label)
-    try:
-        for progress in job.run():
-            loss = progress.losses.get("total")
-            detail = f"step {progress.step}/{progress.total_steps}" + (
-                f"  loss {loss:.4f}" if loss is not None else "")
-            bar.update(progress.step / max(progress.total_steps, 1), detail)
-        return False
-    except KeyboardInterrupt:
-        return True
-    finally:
-        bar.close()

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from core.commands.common import add_models_dir_argument, open_store
+from core.commands.common import add_models_dir_argument, control_of, open_store
 from core.commands.progress import ProgressBar
 from core.errors import JobCancelled, ModelMissingError
-from core.jobs import JobControl
 from core.models import TABLE_COLUMNS
 
 
@@ -56,9 +55,8 @@ def _download(args: argparse.Namespace) -> int:
     store = open_store(args.models_dir)
     asset = store.manifest.get(args.id)
     bar = ProgressBar(f"Downloading {asset.id}")
-    control = JobControl()
-    try:
-        jobs = store.download(asset.id, control, force=args.force)
+    try:  # Ctrl-C stops the download through the control; the .part file stays
+        jobs = store.download(asset.id, control_of(args), force=args.force)
         while True:
             try:
                 progress = next(jobs)
@@ -67,9 +65,7 @@ def _download(args: argparse.Namespace) -> int:
                 break
             bar.update_bytes(progress.done_bytes, progress.total_bytes,
                              progress.bytes_per_second)
-    except KeyboardInterrupt:
-        control.stop()
-        bar.close()
+    except JobCancelled:
         raise JobCancelled(f"Download of {asset.id} stopped; run the same command again to "
                            "resume it.") from None
     finally:

@@ -7,17 +7,18 @@ import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
-
 from core.commands.common import (
     add_device_argument,
     add_models_dir_argument,
-    load_generator_argument,
+    control_of,
+    models_for,
+    no_bar,
+    run_workflow,
 )
 from core.errors import ImageError, InvalidInputError
+from core.models.loaded import LoadedModels
 from core.project import Document, load_project
-from core.project.export import export_image
-from core.stylegan import Generator
+from core.workflows import export
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,25 +32,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_device_argument(p)
 
 
-def open_project(args: argparse.Namespace) -> tuple[Document, Generator]:
-    """The project and the generator it was made with (checked by sha256)."""
+def open_project(args: argparse.Namespace) -> tuple[Document, LoadedModels]:
+    """The project and a model provider with the generator it was made with (checked by
+    sha256)."""
     doc = load_project(args.project)
     refuse_to_overwrite_original(Path(args.output), doc.photo_bytes)
-    generator, _ = load_generator_argument(args.generator or doc.generator_id, args)
+    models = models_for(args, generator=args.generator or doc.generator_id)
+    generator = models.generator()
     if doc.generator_sha256 and generator.source_sha256 != doc.generator_sha256:
         raise InvalidInputError(
             f"{args.project} was made with a different generator (sha256 "
             f"{doc.generator_sha256[:12]}…) than {generator.source_path} "
             f"({generator.source_sha256[:12]}…); pass the right one with --generator.")
-    return doc, generator
+    return doc, models
 
 
-def write_output(args: argparse.Namespace, doc: Document, aligned: np.ndarray,
-                 changed: np.ndarray, **report: object) -> None:
-    """Write the aligned result, or paste it back into the photo (--full-photo); print JSON."""
-    written = export_image(doc, aligned, changed, args.output, full_photo=args.full_photo)
-    print(json.dumps({"output": args.output, "size": [written.shape[1], written.shape[0]],
-                      **report}))
+def write_output(args: argparse.Namespace, models: LoadedModels, doc: Document, *,
+                 mode: str, with_seconds: bool = False, **report: object) -> None:
+    """Render the project and write the aligned result, or paste it back into the photo
+    (--full-photo); print JSON (`report`, then the render's seconds when asked)."""
+    exported = run_workflow(export(models, doc, args.output, full_photo=args.full_photo,
+                                   mode=mode, require_codes=True, control=control_of(args)),
+                            bars=no_bar)
+    if with_seconds:
+        report["seconds"] = round(exported.seconds, 3)
+    print(json.dumps({"output": args.output, "size": list(exported.size), **report}))
 
 
 def refuse_to_overwrite_original(output: Path, photo_bytes: bytes | None) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 
 from core.commands import project_output
-from core.edit.composite import render_document
-from core.edit.library import DirectionLibrary, default_library_root
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,8 +18,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    doc, generator = project_output.open_project(args)
-    library = DirectionLibrary(default_library_root(), generator)
-    aligned, changed = render_document(generator, doc, directions=library.get)
-    project_output.write_output(args, doc, aligned, changed)
+    doc, models = project_output.open_project(args)
+    project_output.write_output(args, models, doc, mode="reconstruction")
     return 0

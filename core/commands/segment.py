@@ -13,13 +13,20 @@ from pathlib import Path
 
 import numpy as np
 
-from core.commands.common import add_device_argument, add_models_dir_argument
-from core.errors import InvalidInputError, ModelMissingError
-from core.face import PreparedPhoto, prepare_photo
+from core.commands.common import (
+    add_device_argument,
+    add_models_dir_argument,
+    control_of,
+    models_for,
+    no_bar,
+    note,
+    run_workflow,
+)
+from core.errors import InvalidInputError
+from core.face.align import AlignTransform
 from core.imageio import load_photo
-from core.models.loaded import LoadedModels, ModelChoice
-from core.segment.face_chunks import FaceChunks, face_chunks
 from core.segment.mask_io import save_mask
+from core.workflows import auto_chunks, open_photo, sam_mask
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -63,23 +70,23 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.suffix.lower() != ".png":
         raise InvalidInputError(f"The mask is written as PNG; {output.name} does not end in .png.")
+    models, control = models_for(args), control_of(args)
     photo = load_photo(args.image)
     if args.align is not None:
-        prepared = prepare_photo(photo, args.align, face_index=args.face)
-        image, to_image = prepared.aligned, prepared.transform.photo_to_aligned(args.align)
+        doc = run_workflow(open_photo(models, photo, size=args.align, face_index=args.face,
+                                      control=control), bars=no_bar).document
+        image = doc.aligned
+        to_image = AlignTransform.from_json(doc.transform).photo_to_aligned(args.align)
     else:
         image, to_image = photo.rgb, np.eye(3)
     points = [*args.point, *args.negative]
     labels = [1] * len(args.point) + [0] * len(args.negative)
-    segmenter = LoadedModels(ModelChoice(
-        sam=args.sam, models_dir=args.models_dir, device=args.device)).sam()
-    segmenter.set_image(image)
-    prediction = segmenter.predict(
-        points=[_mapped(to_image, p, image.shape) for p in points] or None,
-        labels=labels or None,
+    prediction = run_workflow(sam_mask(
+        models, image, points=[_mapped(to_image, p, image.shape) for p in points],
+        labels=labels,
         box=None if args.box is None else _mapped_box(to_image, args.box, image.shape),
         # Several candidates only help an ambiguous prompt: a single click.
-        multimask=len(points) == 1 and args.box is None)
+        multimask=len(points) == 1 and args.box is None, control=control), bars=no_bar)
     mask = prediction.soft_mask if args.soft else prediction.mask.astype(np.float32)
     save_mask(output, mask, bits=args.bits)
     print(json.dumps({"output": str(output), "score": round(prediction.score, 4),
@@ -96,31 +103,18 @@ def _run_face_chunks(args: argparse.Namespace) -> int:
     folder = Path(args.output)
     if folder.exists() and not folder.is_dir():
         raise InvalidInputError(f"With --face-chunks, -o names a folder; {folder} is a file.")
-    photo = load_photo(args.image)
-    prepared = prepare_photo(photo, args.align or 1024, face_index=args.face)
-    chunks = automatic_face_chunks(prepared, args.sam, args.models_dir, args.device)
+    models, control = models_for(args), control_of(args)
+    doc = run_workflow(open_photo(models, args.image, size=args.align or 1024,
+                                  face_index=args.face, control=control), bars=no_bar).document
+    chunks = run_workflow(auto_chunks(models, doc, control=control), bars=no_bar)
+    for text in chunks.notes:
+        note(text)
     folder.mkdir(parents=True, exist_ok=True)
     written = [str(save_mask(folder / f"{name}.png", mask, bits=args.bits))
                for name, mask in chunks.masks.items()]
     print(json.dumps({"output": written, "method": chunks.method, "notes": chunks.notes}))
     return 0
 
-
-def automatic_face_chunks(prepared: PreparedPhoto, sam_spec: str | None,
-                          models_dir: str | None, device: str) -> FaceChunks:
-    """Face chunks for an aligned photo: with SAM when weights are installed (or named),
-    from the landmarks alone when the default SAM model is not installed."""
-    try:
-        segmenter = LoadedModels(ModelChoice(
-            sam=sam_spec, models_dir=models_dir, device=device)).sam()
-    except ModelMissingError:
-        if sam_spec is not None:
-            raise
-        segmenter = None
-    chunks = face_chunks(prepared.aligned, prepared.aligned_landmarks(), segmenter)
-    for note in chunks.notes:
-        print(f"semedit: note: {note}", flush=True)
-    return chunks
 
 
 # --------------------------------------------------------------------- parsing

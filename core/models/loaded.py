@@ -1,17 +1,21 @@
-"""The models one process has loaded, kept by what they were loaded from.
+"""The model provider: the one place that turns model choices into loaded models.
 
-The desktop app's GPU worker owns one `LoadedModels`: loading a 1024² generator or SAM
-takes seconds, so each is loaded once per (file, device) and reused by every job. Asking
-for another file (the user picked another generator in Preferences) replaces the old
-model, so two large generators never sit in GPU memory together.
+`--generator/--sam/--vgg` (a manifest id or a file) and the app's Preferences both end
+up here. Loading a 1024² generator or SAM takes seconds, so each model is loaded once per
+(file identity, device) and reused by every job; the identity includes the file's size
+and modification time, so a model re-imported at the same path is loaded again. Asking
+for another generator releases the old one and everything made from it (its direction
+library, blenders and renderers kept with `derived`), so two large generators never sit
+in GPU memory together.
 
-Not thread-safe on purpose: exactly one thread (the worker) may use it.
+Not thread-safe on purpose: exactly one thread (the CLI's, or the app's GPU worker) uses it.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,8 @@ from core.errors import ModelMissingError
 from core.models.manifest import load_manifest
 from core.models.store import ModelStore
 from core.paths import models_dir
+
+DEFAULT_VGG = "vgg16-imagenet"
 
 
 @dataclass(frozen=True)
@@ -36,13 +42,32 @@ class ModelChoice:
     device: str = "auto"
 
 
+@dataclass(frozen=True)
+class _FileIdentity:
+    """What a loaded model was made from: same path but new content is another file."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+    device: str
+
+    @classmethod
+    def of(cls, path: Path, device: torch.device) -> _FileIdentity:
+        try:
+            stat = path.stat()
+            size, mtime = stat.st_size, stat.st_mtime_ns
+        except OSError:  # the loader reports a missing file in its own words
+            size, mtime = -1, -1
+        return cls(path.resolve(), size, mtime, str(device))
+
+
 class LoadedModels:
     def __init__(self, choice: ModelChoice = ModelChoice()):
         self.choice = choice
         self.device = pick_device(choice.device)
         self.store = ModelStore(load_manifest(), models_dir(choice.models_dir))
-        self._loaded: dict[str, tuple[Path, Any]] = {}
-        self._generator_id: str | None = None
+        self._loaded: dict[str, tuple[_FileIdentity, Any]] = {}
+        self._derived: dict[object, Any] = {}  # made from the current generator
 
     def use(self, choice: ModelChoice) -> None:
         """Switch to other files or another device; models no longer wanted are released."""
@@ -54,30 +79,65 @@ class LoadedModels:
         self.choice, self.device = choice, device
         self.store = ModelStore(load_manifest(), models_dir(choice.models_dir))
 
-    # ----------------------------------------------------------------- models
+    # ----------------------------------------------------------------- generator
+
+    def generator_file(self) -> Path:
+        """The generator file the choice names (ModelMissingError names the download)."""
+        return self.store.resolve(self.choice.generator, "generator")
 
     def generator(self):
         """The generator (`core.stylegan.Generator`) on the chosen device."""
         from core.stylegan import load_generator
 
-        spec = self.choice.generator
-        path = self.store.resolve(spec, "generator")
-        known = spec if spec in self.store.manifest.ids else (
-            self.store.manifest.default_for("generator").id if spec is None else None)
-        self._generator_id = known
+        path = self.generator_file()
         return self._get("generator", path, lambda: load_generator(path, device=self.device))
 
     @property
     def generator_id(self) -> str | None:
-        """The manifest id of the generator last returned (None for a file of the user's)."""
-        return self._generator_id
+        """The manifest id of the chosen generator; None for a file that is no manifest
+        model (a path to an installed manifest model reports that model's id)."""
+        spec = self.choice.generator
+        manifest = self.store.manifest
+        if spec is None:
+            return manifest.default_for("generator").id
+        if spec in manifest.ids:
+            return spec
+        try:
+            chosen = Path(spec).resolve()
+        except (OSError, ValueError):
+            return None
+        for asset in manifest.of_kind("generator"):
+            if self.store.path(asset.id).resolve() == chosen:
+                return asset.id
+        return None
+
+    def derived(self, key: object, make: Callable[[], Any]) -> Any:
+        """Something made from the current generator (a direction library, a hair blender),
+        kept until the generator changes and released with it."""
+        generator = self.generator()
+        entry = self._derived.get(key)
+        if entry is not None and entry[0] is generator:
+            return entry[1]
+        value = make()
+        self._derived[key] = (generator, value)
+        return value
+
+    def directions(self, root: str | os.PathLike[str] | None = None):
+        """The direction library of the current generator."""
+        from core.edit.library import DirectionLibrary, default_library_root
+
+        folder = Path(root) if root else default_library_root()
+        return self.derived(("directions", folder),
+                            lambda: DirectionLibrary(folder, self.generator()))
+
+    # ----------------------------------------------------------------- optional models
 
     def lpips(self):
         """The LPIPS loss model; ModelMissingError names the download when VGG is missing."""
         from core.invert.losses import VGG_MISSING, load_lpips
 
         try:
-            path = self.store.resolve(self.choice.vgg or "vgg16-imagenet", "vgg")
+            path = self.store.resolve(self.choice.vgg or DEFAULT_VGG, "vgg")
         except ModelMissingError as error:
             raise ModelMissingError(VGG_MISSING, asset_id=error.asset_id) from error
         return self._get("vgg", path, lambda: load_lpips(path, self.device))
@@ -89,6 +149,11 @@ class LoadedModels:
         except ModelMissingError:
             return None
 
+    def lpips_for(self, loss_kind: str):
+        """LPIPS for a loss `lpips|l2|lpips+l2`: required when the loss uses it, otherwise
+        only for the metric, when installed (None when not)."""
+        return self.lpips() if "lpips" in loss_kind else self.lpips_if_installed()
+
     def sam(self):
         """A `SamSegmenter` (its embedding cache is kept with it)."""
         from core.segment.sam import SamSegmenter, load_sam
@@ -97,7 +162,8 @@ class LoadedModels:
         return self._get("sam", path, lambda: SamSegmenter(load_sam(path, self.device)))
 
     def sam_if_installed(self):
-        """The segmenter, or None when no SAM file is chosen and the default is missing."""
+        """The segmenter, or None when no SAM file is chosen and the default is missing
+        (a SAM file or id the user named must be there)."""
         try:
             return self.sam()
         except ModelMissingError:
@@ -105,39 +171,31 @@ class LoadedModels:
                 raise
             return None
 
-    def directions(self, root: str | os.PathLike[str] | None = None):
-        """The direction library of the current generator."""
-        from core.edit.library import DirectionLibrary, default_library_root
-
-        generator = self.generator()
-        cached = self._loaded.get("directions")
-        if cached is not None and cached[1].generator is generator:
-            return cached[1]
-        library = DirectionLibrary(Path(root) if root else default_library_root(), generator)
-        self._loaded["directions"] = (Path(library.folder), library)
-        return library
-
     # ----------------------------------------------------------------- memory
 
     def release(self) -> None:
         """Drop every model (and the GPU memory they hold)."""
         self._loaded.clear()
-        gc.collect()
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        self._derived.clear()
+        _free_memory()
 
-    def _get(self, kind: str, path: Path, load) -> Any:
+    def _get(self, kind: str, path: Path, load: Callable[[], Any]) -> Any:
+        identity = _FileIdentity.of(path, self.device)
         cached = self._loaded.get(kind)
-        if cached is not None and cached[0] == path:
+        if cached is not None and cached[0] == identity:
             return cached[1]
         if cached is not None:  # another file: free the old one before loading the new
             del self._loaded[kind]
             if kind == "generator":
-                self._loaded.pop("directions", None)
+                self._derived.clear()
             cached = None
-            gc.collect()
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
+            _free_memory()
         model = load()
-        self._loaded[kind] = (path, model)
+        self._loaded[kind] = (identity, model)
         return model
+
+
+def _free_memory() -> None:
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -7,16 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
+from core import workflows
 from core.errors import InvalidInputError, ModelMissingError
-from core.invert import InversionJob, InversionSettings, ReconstructionLoss
-from core.invert.workflow import apply_inversion
+from core.invert import InversionSettings
 from core.models.loaded import LoadedModels, ModelChoice
 from core.project import Document
 from core.project.export import export_image
-from core.stylegan import uint8_to_images
+from core.workflows import apply_inversion
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 GEN = DATA / "ada_tiny.pkl"
@@ -52,11 +51,9 @@ def inverted():
     models = LoadedModels(ModelChoice(generator=str(GEN), device="cpu"))
     generator = models.generator()
     doc = _doc(generator.img_resolution)
-    masks = torch.from_numpy(np.stack([c.mask for c in doc.chunks]))
     settings = InversionSettings(steps=3)
-    job = InversionJob(generator, uint8_to_images(doc.aligned), masks, settings,
-                       ReconstructionLoss("l2"))
-    return generator, doc, job.run_to_end(), settings
+    outcome = workflows.run(workflows.invert(models, doc, settings, loss_kind="l2"))
+    return generator, doc, outcome.result, settings
 
 
 def test_apply_inversion_is_one_undo_step(inverted):
@@ -66,13 +63,30 @@ def test_apply_inversion_is_one_undo_step(inverted):
     apply_inversion(doc, chunks, result, settings, metrics={"l2": 0.1, "lpips": float("nan")},
                     generator_id=None, generator_sha256="a" * 64)
     assert all(c.code is not None for c in doc.chunks)
-    assert np.array_equal(doc.chunks[0].code, result.codes[0].value.numpy())
+    assert np.array_equal(doc.chunks[0].code, result.codes[0].value)
+    assert all(np.array_equal(c.mask, m) for c, m in zip(doc.chunks, result.masks, strict=True))
     assert doc.inversion["metrics"] == {"l2": 0.1, "lpips": None}
     assert doc.generator_sha256 == "a" * 64 and doc.history.labels == ["Inversion"]
     doc.history.undo()
     assert all(c.code is None for c in doc.chunks) and doc.inversion == {}
     doc.history.redo()
     assert doc.chunks[1].code is not None
+
+
+def test_apply_inversion_keeps_masks_painted_while_it_ran(inverted):
+    _generator, template, result, settings = inverted
+    doc = template.snapshot()
+    chunks = list(doc.chunks)
+    doc.chunks[1].mask[:4] = 1.0  # a stroke on "bottom" while the inversion ran
+    painted = doc.chunks[1].mask.copy()
+    changed = apply_inversion(doc, chunks, result, settings, metrics={}, generator_id=None,
+                              generator_sha256=None)
+    assert changed == ["bottom"]
+    assert np.array_equal(doc.chunks[1].mask, painted)  # the newer mask stays
+    assert np.array_equal(doc.chunks[1].code, result.codes[1].value)  # the codes are applied
+    assert np.array_equal(doc.chunks[0].mask, result.masks[0])
+    doc.history.undo()
+    assert doc.chunks[1].code is None and np.array_equal(doc.chunks[1].mask, painted)
 
 
 def test_apply_inversion_refuses_when_chunks_changed(inverted):
@@ -130,3 +144,39 @@ def test_loaded_models_reuses_and_replaces(tmp_path):
     with pytest.raises(ModelMissingError) as missing:
         models.generator()
     assert missing.value.asset_id == "stylegan2-ffhq-1024"
+
+
+def test_loaded_models_reload_a_file_whose_content_changed(tmp_path):
+    """A re-imported model (same path, new content) is loaded again, and what was made
+    from the old generator (its direction library) goes with it."""
+    import os
+
+    path = tmp_path / "g.pkl"
+    path.write_bytes(GEN.read_bytes())
+    models = LoadedModels(ModelChoice(generator=str(path), models_dir=str(tmp_path),
+                                      device="cpu"))
+    first, library = models.generator(), models.directions(tmp_path / "dirs")
+    assert models.generator() is first and models.directions(tmp_path / "dirs") is library
+    path.write_bytes((DATA / "ada_tiny64_w512.pkl").read_bytes())  # re-imported
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    second = models.generator()
+    assert second is not first
+    assert (first.img_resolution, second.img_resolution) == (32, 64)
+    assert models.directions(tmp_path / "dirs") is not library
+    assert models.directions(tmp_path / "dirs").generator is second
+
+
+def test_loaded_models_lpips_for_a_loss_and_the_generator_id(tmp_path):
+    models = LoadedModels(ModelChoice(models_dir=str(tmp_path), device="cpu"))
+    assert models.lpips_for("l2") is None  # only the metric wants it: optional
+    with pytest.raises(ModelMissingError, match="LPIPS"):
+        models.lpips_for("lpips+l2")
+    assert models.generator_id == "stylegan2-ffhq-1024"  # the default, by id
+    installed = models.store.path("stylegan2-ffhq-1024")
+    installed.parent.mkdir(parents=True, exist_ok=True)
+    installed.write_bytes(GEN.read_bytes())
+    by_path = LoadedModels(ModelChoice(generator=str(installed), models_dir=str(tmp_path),
+                                       device="cpu"))
+    assert by_path.generator_id == "stylegan2-ffhq-1024"  # a path to a manifest model
+    assert LoadedModels(ModelChoice(generator=str(GEN), device="cpu")).generator_id is None

@@ -12,7 +12,7 @@ from core.edit.render import DIFF_FLOOR, EditRenderer, StaleRequestError
 from core.edit.scheduler import PreviewRequest
 from core.errors import InvalidInputError
 from core.invert.masks import ChunkMasks, composite
-from core.invert.workflow import chunk_codes
+from core.workflows import chunk_codes
 from core.latents.codes import CodeSpace
 from core.project import Document, Edit
 from core.segment.mask_ops import feather, resolve_overlaps

@@ -1,0 +1,73 @@
+"""What a workflow yields while it runs: small immutable progress values.
+
+Every workflow is a generator: it yields `Progress` (or `FittingProgress`) between
+steps and returns a CPU-only result. The core jobs it drives are stopped through the
+caller's `JobControl`, looked at between steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+
+from core.jobs import JobControl
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a workflow stage ("invert", "pti", a hair stage, "pose_directions", ...)."""
+
+    stage: str
+    step: int  # done so far, within the stage
+    total: int
+    label: str = ""  # the stage in the user's words
+    overall: float | None = None  # 0..1 over the whole workflow, when known
+    losses: Mapping[str, float] = field(default_factory=dict)
+    preview: np.ndarray | None = None  # uint8 [h, w, 3] of the current result, now and then
+    stopped: bool = False  # the stage ended early on a stop request
+
+    @property
+    def total_steps(self) -> int:
+        return self.total
+
+    @property
+    def fraction(self) -> float:
+        return self.overall if self.overall is not None else self.step / max(self.total, 1)
+
+
+@dataclass(frozen=True)
+class FittingProgress(Progress):
+    """Labelling generated faces for supervised directions: `faces` of `step` were usable."""
+
+    faces: int = 0
+
+
+class _StoppableJob(Protocol):
+    def run(self) -> Iterator[Any]: ...
+
+    def stop(self) -> None: ...
+
+
+P = TypeVar("P")
+
+
+def drive(job: _StoppableJob, control: JobControl, progress: Callable[[Any], P]
+          ) -> Generator[P, None, bool]:
+    """Run a core job to its end, yielding `progress(p)` for each of its steps; a stop
+    request on `control` is passed on (`job.stop()`), so the job ends after its current
+    step. Returns True when the job reported that it stopped early."""
+    asked = False
+    if control.stop_requested:
+        job.stop()
+        asked = True
+    stopped = False
+    for item in job.run():
+        stopped = stopped or bool(getattr(item, "stopped", False))
+        yield progress(item)
+        if control.stop_requested and not asked:
+            job.stop()
+            asked = True
+    return stopped
