@@ -17,6 +17,7 @@ import torch
 
 from core.edit.directions import Direction, slider_scale
 from core.errors import InvalidInputError
+from core.jobs import JobControl
 from core.stylegan import Generator
 
 GANSPACE_SAMPLES = 10_000
@@ -25,14 +26,20 @@ GANSPACE_COMPONENTS = 20
 
 @torch.no_grad()
 def mapped_samples(generator: Generator, *, samples: int, seed: int = 0,
-                   truncation_psi: float = 1.0, batch: int = 2_000) -> np.ndarray:
-    """Mapped w [samples, w_dim] (float32) of seeded random z: a seed gives the same w."""
+                   truncation_psi: float = 1.0, batch: int = 2_000,
+                   control: JobControl | None = None) -> np.ndarray:
+    """Mapped w [samples, w_dim] (float32) of seeded random z: a seed gives the same w.
+
+    A stop through `control` raises `JobCancelled` between batches.
+    """
     if samples < 1:
         raise InvalidInputError("At least one sample is needed.")
     rng = torch.Generator().manual_seed(int(seed))
     device = generator.w_avg.device
     out = np.empty((samples, generator.w_dim), dtype=np.float32)
     for start in range(0, samples, batch):
+        if control is not None:
+            control.check("Sampling the mapping network")
         n = min(batch, samples - start)
         # z is drawn on the CPU so a seed gives the same samples on every device.
         z = torch.randn(n, generator.z_dim, generator=rng).to(device)
@@ -70,10 +77,12 @@ def principal_components(w: np.ndarray, components: int) -> tuple[np.ndarray, np
 
 def ganspace_directions(generator: Generator, *, samples: int = GANSPACE_SAMPLES,
                         components: int = GANSPACE_COMPONENTS, seed: int = 0,
-                        layers: Mapping[int, tuple[int, int]] | None = None) -> list[Direction]:
+                        layers: Mapping[int, tuple[int, int]] | None = None,
+                        control: JobControl | None = None) -> list[Direction]:
     """The top `components` principal directions of W, named pc0, pc1, … (truncation 1).
 
-    `layers` maps a component index to the ws rows [start, end) it acts on.
+    `layers` maps a component index to the ws rows [start, end) it acts on. A stop through
+    `control` raises `JobCancelled` between sampling batches.
     """
     ranges = dict(layers or {})
     expected = min(int(components), generator.w_dim, samples - 1)
@@ -84,7 +93,7 @@ def ganspace_directions(generator: Generator, *, samples: int = GANSPACE_SAMPLES
         if not 0 <= start < end <= generator.num_ws:
             raise InvalidInputError(f"Layer range {start}–{end} of pc{index} does not fit this "
                                     f"generator's {generator.num_ws} layers.")
-    w = mapped_samples(generator, samples=samples, seed=seed)
+    w = mapped_samples(generator, samples=samples, seed=seed, control=control)
     vectors, ratios = principal_components(w, components)
     directions = []
     for i, (vector, ratio) in enumerate(zip(vectors, ratios, strict=True)):

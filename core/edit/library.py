@@ -38,8 +38,9 @@ from core.edit.ganspace import (
     mapped_samples,
 )
 from core.edit.supervised import DEFAULT_LABELS, SupervisedDirectionJob
-from core.errors import CheckpointError, InvalidInputError, SemeditError
+from core.errors import CheckpointError, InvalidInputError, JobCancelled, SemeditError
 from core.fileio import write_atomically
+from core.jobs import JobControl
 from core.latents.codes import CodeSpace
 from core.paths import semedit_home
 from core.stylegan import Generator
@@ -175,19 +176,23 @@ class DirectionLibrary:
     def supervised_path(self) -> Path:
         return self.folder / "supervised.npz"
 
-    def builtin(self, *, supervised: bool = False) -> list[Direction]:
+    def builtin(self, *, supervised: bool = False,
+                control: JobControl | None = None) -> list[Direction]:
         """GANSpace directions (computed once, then read from the cache), plus the supervised
-        ones when asked (fitted now, which takes minutes, unless cached)."""
+        ones when asked (fitted now, which takes minutes, unless cached).
+
+        Computing stops with `JobCancelled` when `control` asks; nothing partial is kept.
+        """
         if self._builtin is None:
             self._builtin = self._cached_or(self.builtin_path, self._ganspace_meta(),
-                                            self._compute_ganspace)
+                                            lambda: self._compute_ganspace(control))
         directions = list(self._builtin)
         if supervised:
             cached = self.supervised()
             # Other supervised directions (hair) may be cached without the landmark ones.
             wanted = set(self.supervised_settings.get("labels", DEFAULT_LABELS))
             if not {d.name for d in cached} >= wanted:
-                fitted = self.supervised_job().run_to_end()
+                fitted = self._fit_supervised(control)
                 cached = fitted + [d for d in cached if d.name not in {f.name for f in fitted}]
                 self.store_supervised(cached)
             directions += cached
@@ -196,11 +201,20 @@ class DirectionLibrary:
     def _ganspace_meta(self) -> dict[str, Any]:
         return {"kind": "ganspace", "algorithm": GANSPACE_VERSION, **self.ganspace_settings}
 
-    def _compute_ganspace(self) -> list[Direction]:
+    def _compute_ganspace(self, control: JobControl | None) -> list[Direction]:
         s = self.ganspace_settings
         layers = {k: (a, b) for k, (a, b) in s["layers"].items()}
         return ganspace_directions(self.generator, samples=s["samples"],
-                                   components=s["components"], seed=s["seed"], layers=layers)
+                                   components=s["components"], seed=s["seed"], layers=layers,
+                                   control=control)
+
+    def _fit_supervised(self, control: JobControl | None) -> list[Direction]:
+        job = self.supervised_job(control=control)
+        for _ in job.run():
+            pass
+        if job.done < job.total:  # stopped: a fit on part of the samples is not stored
+            raise JobCancelled("Fitting the supervised directions was cancelled.")
+        return job.result()
 
     def _cached_or(self, path: Path, meta: dict[str, Any],
                    compute: Callable[[], list[Direction]]) -> list[Direction]:
@@ -244,7 +258,8 @@ class DirectionLibrary:
 
     def import_file(self, path: str | Path, *, name: str | None = None,
                     layers: tuple[int, int] | None = None, scale: float | None = None,
-                    replace: bool = False) -> list[Direction]:
+                    replace: bool = False,
+                    control: JobControl | None = None) -> list[Direction]:
         """Read a direction file (see direction_io) and keep a copy in the library.
 
         Unit vectors without a given scale get `sampled_scale` from this generator's mapped
@@ -254,18 +269,18 @@ class DirectionLibrary:
         g = self.generator
         directions = import_direction_file(
             path, w_dim=g.w_dim, num_ws=g.num_ws, name=name, layers=layers, scale=scale,
-            code_space=self.code_space(), w_samples=self.w_samples())
-        return self.keep(directions, origin=Path(path).name, replace=replace)
+            code_space=self.code_space(), w_samples=self.w_samples(control))
+        return self.keep(directions, origin=Path(path).name, replace=replace, control=control)
 
     def keep(self, directions: Sequence[Direction], *, origin: str,
-             replace: bool = False) -> list[Direction]:
+             replace: bool = False, control: JobControl | None = None) -> list[Direction]:
         """Store directions made elsewhere (an imported file, the user's own fit) with the
         imported ones; names must be new unless `replace` (built-in names never)."""
         directions = list(directions)
         names = [d.name for d in directions]
         if not directions or len(set(names)) != len(names):
             raise InvalidInputError(f"{origin} holds no directions or two with one name.")
-        fixed = {d.name for d in self.builtin() + self.supervised()}
+        fixed = {d.name for d in self.builtin(control=control) + self.supervised()}
         imported = {d.name for d in self.imported()}
         for d in directions:
             if d.name in fixed:
@@ -331,20 +346,23 @@ class DirectionLibrary:
 
     # -- all ------------------------------------------------------------------------------
 
-    def list(self) -> list[Direction]:
-        """Built-in, then supervised (when fitted), then imported directions; names unique."""
+    def list(self, control: JobControl | None = None) -> list[Direction]:
+        """Built-in, then supervised (when fitted), then imported directions; names unique.
+
+        The first call computes the GANSpace directions unless cached (`control` stops it).
+        """
         if self._listing is None:
             seen: set[str] = set()
             out = []
-            for d in self.builtin() + self.supervised() + self.imported():
+            for d in self.builtin(control=control) + self.supervised() + self.imported():
                 if d.name not in seen:
                     seen.add(d.name)
                     out.append(d)
             self._listing = out
         return list(self._listing)
 
-    def get(self, name: str) -> Direction:
-        for d in self.list():
+    def get(self, name: str, control: JobControl | None = None) -> Direction:
+        for d in self.list(control):
             if d.name == name:
                 return d
         raise self._unknown(name)
@@ -357,11 +375,11 @@ class DirectionLibrary:
 
     # -- samples --------------------------------------------------------------------------
 
-    def w_samples(self) -> np.ndarray:
+    def w_samples(self, control: JobControl | None = None) -> np.ndarray:
         """Mapped samples (truncation 1) for the scale of imported unit vectors; kept in memory."""
         if self._w_samples is None:
             self._w_samples = mapped_samples(self.generator, samples=self.scale_samples,
-                                             seed=self.seed)
+                                             seed=self.seed, control=control)
         return self._w_samples
 
     def code_space(self) -> CodeSpace:
@@ -369,11 +387,11 @@ class DirectionLibrary:
             self._code_space = CodeSpace(self.generator)
         return self._code_space
 
-    def rescaled(self, direction: Direction) -> Direction:
+    def rescaled(self, direction: Direction, control: JobControl | None = None) -> Direction:
         """`direction` with the scale `slider_scale` gives it on this generator's samples,
         for unit vectors imported elsewhere (non-unit vectors keep theirs)."""
         if not is_unit(direction.vector):
             return direction
-        return dataclasses.replace(direction, scale=sampled_scale(direction, self.w_samples(),
-                                                                  num_ws=self.generator.num_ws,
-                                                                  code_space=self.code_space()))
+        scale = sampled_scale(direction, self.w_samples(control), num_ws=self.generator.num_ws,
+                              code_space=self.code_space())
+        return dataclasses.replace(direction, scale=scale)

@@ -18,7 +18,8 @@ from core.edit.library import (
     load_directions,
     save_directions,
 )
-from core.errors import CheckpointError, InvalidInputError
+from core.errors import CheckpointError, InvalidInputError, JobCancelled
+from core.jobs import JobControl
 from tests.checkpoint_writers import random_generator
 
 SETTINGS = {"ganspace_samples": 1000, "ganspace_components": 6, "scale_samples": 400}
@@ -224,6 +225,45 @@ def test_supervised_directions_are_fitted_once_and_listed(tmp_path, generator):
     assert job.total == 32
     fresh.store_supervised(job.run_to_end())
     assert make(tmp_path, generator).supervised()[0].name == "brightness"
+
+
+def test_a_stop_through_job_control_ends_the_first_ganspace_computation(
+        tmp_path, generator, monkeypatch):
+    control = JobControl()
+    batches = []
+    forward = generator.mapping.forward
+
+    def counting_forward(z, *args, **kwargs):
+        batches.append(len(z))
+        if len(batches) == 2:
+            control.stop()  # e.g. the app closing during its first GANSpace computation
+        return forward(z, *args, **kwargs)
+
+    monkeypatch.setattr(generator.mapping, "forward", counting_forward)
+    lib = make(tmp_path, generator, ganspace_samples=10_000)
+    with pytest.raises(JobCancelled, match="Sampling the mapping network was cancelled"):
+        lib.list(control)
+    assert batches == [2_000, 2_000]  # no batch after the stop; 10 000 samples are 5 batches
+    assert not lib.builtin_path.exists()  # nothing partial is cached
+    assert [d.name for d in lib.list()][:2] == ["pc0", "pc1"]  # runs again in full
+    assert batches == [2_000] * 7
+
+
+def test_a_stopped_supervised_fit_is_not_stored(tmp_path, generator):
+    control = JobControl()
+    labelled = []
+
+    def brightness(image):
+        labelled.append(1)
+        if len(labelled) == 5:
+            control.stop()
+        return {"brightness": float(image.mean())}
+
+    settings = {"labels": ("brightness",), "samples": 24, "batch": 8, "labeller": brightness}
+    lib = make(tmp_path, generator, supervised_settings=settings)
+    with pytest.raises(JobCancelled, match="supervised directions was cancelled"):
+        lib.builtin(supervised=True, control=control)
+    assert len(labelled) == 5 and not lib.supervised_path.exists()
 
 
 def test_rescaled_gives_unit_vectors_the_builtin_scale_rule(tmp_path, generator):
