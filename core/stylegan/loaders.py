@@ -8,21 +8,24 @@ network's shape is read from the tensors themselves, never assumed.
 from __future__ import annotations
 
 import argparse
-import pickle
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from core.checkpoint_files import checkpoint_format
+from core.checkpoint_files import checkpoint_format, load_torch_file
 from core.errors import CheckpointError
 from core.hashing import hash_file
 from core.stylegan.networks import Generator, GeneratorConfig
 from core.stylegan.ops import fir_filter_2d
-from core.stylegan.safe_pickle import PersistentObject, UnsafePickleError, safe_unpickle
+from core.stylegan.safe_pickle import (
+    PersistentObject,
+    UnsafePickleError,
+    safe_unpickle,
+    walk_objects,
+)
 
 
 @dataclass
@@ -46,10 +49,16 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Gene
     contents = read_checkpoint(path)
     try:
         cfg = infer_config(contents)
-    except (KeyError, ValueError, IndexError) as exc:
+        _check_shapes(cfg, contents)  # before allocating: shapes may lie
+    except (KeyError, ValueError, IndexError, TypeError, AttributeError) as exc:
         raise CheckpointError(path, f"not a StyleGAN2 generator this app can run ({exc})") from exc
-    generator = Generator(cfg)
-    _load_state(generator, contents, path)
+    try:
+        generator = Generator(cfg)
+        _load_state(generator, contents, path)
+    except CheckpointError:
+        raise
+    except Exception as exc:  # any other failure of a file that passed the checks above
+        raise CheckpointError(path, f"the network cannot be built ({_first_line(exc)})") from exc
     generator.source_path = str(path)
     generator.source_sha256 = hash_file(path).sha256
     generator.source_format = contents.format
@@ -91,8 +100,10 @@ def _read_nvidia_pickle(path: Path) -> CheckpointContents:
 
     try:
         return _nvidia_contents(path, data)
-    except (KeyError, ValueError, TypeError, AttributeError, UnsafePickleError) as exc:
-        raise CheckpointError(path, f"malformed network pickle ({exc})") from exc
+    except CheckpointError:
+        raise
+    except Exception as exc:  # the saved state is data of any shape: every failure is ours
+        raise CheckpointError(path, f"malformed network pickle ({_first_line(exc)})") from exc
 
 
 def _nvidia_contents(path: Path, data: Any) -> CheckpointContents:
@@ -105,7 +116,7 @@ def _nvidia_contents(path: Path, data: Any) -> CheckpointContents:
     _refuse_unsupported_nvidia(path, network)
     state = network.parameters_and_buffers()
 
-    objects = list(_walk(network))
+    objects = list(walk_objects(network))
     blocks = [o for o in objects if o.class_name == "SynthesisBlock"]
     layers = [o for o in objects if o.class_name in ("SynthesisLayer", "ToRGBLayer")]
     for block in blocks:
@@ -143,44 +154,31 @@ def _single_clamp(path: Path, clamps: set) -> float | None:
 
 def _refuse_unsupported_nvidia(path: Path, network: PersistentObject) -> None:
     kwargs = network.state.get("_init_kwargs") or {}
-    if int(kwargs.get("c_dim", 0) or 0) != 0:
+    c_dim = kwargs.get("c_dim", 0) if isinstance(kwargs, dict) else 0
+    if c_dim is not None and not (isinstance(c_dim, int) and not isinstance(c_dim, bool)):
+        raise CheckpointError(path, f"_init_kwargs.c_dim is a {type(c_dim).__name__}, not a "
+                                    "whole number")
+    if c_dim:
         raise CheckpointError(path, "conditional (class-labelled) generators are not supported")
-    names = {o.class_name for o in _walk(network)}
+    names = {o.class_name for o in walk_objects(network)}
     if "SynthesisInput" in names:
         raise CheckpointError(
             path, "this is a StyleGAN3 (alias-free) generator; SemEdit needs a StyleGAN2 one"
         )
 
 
-def _walk(obj: PersistentObject):
-    yield obj
-    for child in (obj.state.get("_modules") or {}).values():
-        if isinstance(child, PersistentObject):
-            yield from _walk(child)
-
-
 # --- rosinality checkpoints ------------------------------------------------------
 
 
 def _read_rosinality(path: Path) -> CheckpointContents:
-    try:
-        # Training checkpoints carry their argparse settings; a Namespace only holds data.
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise CheckpointError(
-            path, f"refused: the checkpoint holds objects other than tensors ({_first_line(exc)})"
-        ) from exc
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as exc:
-        raise CheckpointError(
-            path, f"the file is truncated or corrupt ({_first_line(exc)})"
-        ) from exc
+    # Training checkpoints carry their argparse settings; a Namespace only holds data.
+    data = load_torch_file(path, safe_globals=[argparse.Namespace])
     if not isinstance(data, dict) or not isinstance(data.get("g_ema"), dict):
         found = sorted(map(str, data)) if isinstance(data, dict) else type(data).__name__
         raise CheckpointError(path, f"no g_ema state dict in the checkpoint; found {found}")
     try:
         state = rosinality_to_nvidia(data["g_ema"])
-    except (KeyError, ValueError, IndexError) as exc:
+    except (KeyError, ValueError, IndexError, TypeError, AttributeError, RuntimeError) as exc:
         raise CheckpointError(path, f"not a rosinality StyleGAN2 generator ({exc})") from exc
     latent_avg = data.get("latent_avg")
     if isinstance(latent_avg, torch.Tensor):
@@ -277,7 +275,8 @@ def _load_state(generator: Generator, contents: CheckpointContents, path: Path) 
     if not contents.has_w_avg:
         state["mapping.w_avg"] = generator.mapping.w_avg
     for key, value in state.items():
-        if key.endswith("resample_filter") and not torch.allclose(value, fir_filter_2d()):
+        if key.endswith("resample_filter") and (
+                value.shape != fir_filter_2d().shape or not torch.allclose(value, fir_filter_2d())):
             raise CheckpointError(path, f"{key} is not the [1,3,3,1] filter this app implements")
     try:
         result = generator.load_state_dict(state, strict=False)
@@ -293,6 +292,22 @@ def _load_state(generator: Generator, contents: CheckpointContents, path: Path) 
                               + "; ".join(problems))
     if not contents.has_w_avg:
         generator.mapping.w_avg.copy_(generator.estimate_w_avg())
+
+
+def _check_shapes(cfg: GeneratorConfig, contents: CheckpointContents) -> None:
+    """Every tensor the network would hold must be in the file with that shape; checked on
+    the meta device, so lying shapes never allocate (two 100000-channel blocks would)."""
+    with torch.device("meta"):
+        expected = Generator(cfg).state_dict()
+    for key, tensor in expected.items():
+        found = contents.state.get(key)
+        if found is None:
+            if key == "mapping.w_avg" and not contents.has_w_avg:
+                continue  # estimated after loading
+            raise ValueError(f"missing {key}")
+        if tuple(found.shape) != tuple(tensor.shape):
+            raise ValueError(f"{key} has shape {list(found.shape)}, expected "
+                             f"{list(tensor.shape)}")
 
 
 def _few(keys: list[str], limit: int = 4) -> str:

@@ -11,13 +11,26 @@ containers, numbers, strings, tensors and `PersistentObject` records.
 from __future__ import annotations
 
 import io
+import math
 import pickle
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, ClassVar
 
 import numpy as np
 import torch
+
+from core.checkpoint_files import (
+    DEFAULT_PICKLE_LIMITS,
+    MAX_TENSOR_DIMS,
+    BoundedUnpickler,
+    PickleLimits,
+    bounded_dispatch,
+    scan_torch_bytes,
+    tensor_geometry_problem,
+    torch_error_reason,
+)
 
 
 class UnsafePickleError(pickle.UnpicklingError):
@@ -33,23 +46,62 @@ class PersistentObject:
     version: int | None = None
     module_hint: str = field(default="", repr=False)  # first line of the (unexecuted) source
 
-    def parameters_and_buffers(self, prefix: str = "") -> dict[str, torch.Tensor]:
-        """Flatten `_parameters`, `_buffers` and nested `_modules` into state-dict names."""
+    def children(self) -> dict[str, Any]:
+        """The saved `_modules` (name -> PersistentObject or None)."""
+        modules = self.state.get("_modules") or {}
+        if not isinstance(modules, dict):
+            raise UnsafePickleError(f"the modules of {self.class_name} are not a dict")
+        return modules
+
+    def parameters_and_buffers(self) -> dict[str, torch.Tensor]:
+        """Flatten `_parameters`, `_buffers` and nested `_modules` into state-dict names.
+
+        A network's modules form a tree; one reached twice or nested deeper than
+        MAX_MODULE_DEPTH is refused (walking such a graph by names could take for ever).
+        """
         out: dict[str, torch.Tensor] = {}
-        for group in ("_parameters", "_buffers"):
-            for name, value in (self.state.get(group) or {}).items():
-                if value is None:
-                    continue
-                if not isinstance(value, torch.Tensor):
-                    raise UnsafePickleError(f"{prefix}{name} is not a tensor")
-                out[prefix + name] = value.detach()
-        for name, child in (self.state.get("_modules") or {}).items():
+        for prefix, obj in _named_objects(self):
+            for group in ("_parameters", "_buffers"):
+                values = obj.state.get(group) or {}
+                if not isinstance(values, dict):
+                    raise UnsafePickleError(f"{prefix}{group} is not a dict")
+                for name, value in values.items():
+                    if value is None:
+                        continue
+                    if not isinstance(value, torch.Tensor):
+                        raise UnsafePickleError(f"{prefix}{name} is not a tensor")
+                    out[f"{prefix}{name}"] = value.detach()
+        return out
+
+
+MAX_MODULE_DEPTH = 64  # NVIDIA's Generator nests 4 deep
+
+
+def _named_objects(root: PersistentObject):
+    """(prefix, object) for the root and every saved module below it, each exactly once."""
+    seen = {id(root)}
+    pending = [("", root, 0)]
+    while pending:
+        prefix, obj, depth = pending.pop()
+        yield prefix, obj
+        for name, child in obj.children().items():
             if child is None:
                 continue
             if not isinstance(child, PersistentObject):
                 raise UnsafePickleError(f"module {prefix}{name} is not a saved network object")
-            out.update(child.parameters_and_buffers(prefix + name + "."))
-        return out
+            if id(child) in seen:
+                raise UnsafePickleError(f"module {prefix}{name} appears more than once; a "
+                                        "network's modules form a tree")
+            if depth + 1 > MAX_MODULE_DEPTH:
+                raise UnsafePickleError(f"modules are nested more than {MAX_MODULE_DEPTH} deep")
+            seen.add(id(child))
+            pending.append((f"{prefix}{name}.", child, depth + 1))
+
+
+def walk_objects(root: PersistentObject):
+    """The root and every saved module below it, each once (see `_named_objects`)."""
+    for _prefix, obj in _named_objects(root):
+        yield obj
 
 
 def _reconstruct_persistent_obj(meta: Any) -> PersistentObject:
@@ -74,10 +126,15 @@ class _AttrDict(dict):
 def _load_storage_from_bytes(data: Any):
     if not isinstance(data, bytes | bytearray):
         raise UnsafePickleError("tensor storage is not a byte string")
+    data = bytes(data)
     try:
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        scan_torch_bytes(data)  # sizes checked before torch allocates anything
+        storage = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch's own restricted unpickler said no
-        raise UnsafePickleError(f"tensor storage refused: {exc}") from exc
+        raise UnsafePickleError(f"tensor storage refused: {torch_error_reason(exc)}") from exc
+    if not isinstance(storage, torch.TypedStorage):
+        raise UnsafePickleError("tensor storage is not a typed storage")
+    return storage
 
 
 _NUMERIC_KINDS = frozenset("biufc")
@@ -104,6 +161,11 @@ def _numpy_reconstruct(subtype: Any, shape: Any, dtype_code: Any):
     # ndarray.__reduce__ -> _reconstruct(ndarray, (0,), b'b') followed by BUILD.
     if subtype is not np.ndarray:
         raise UnsafePickleError("numpy array of an unexpected subclass")
+    # numpy pickles an empty array here and fills it in BUILD, which checks the data length.
+    dims = (shape,) if isinstance(shape, int) else shape
+    if not (isinstance(dims, tuple) and all(isinstance(d, int) and d >= 0 for d in dims)
+            and len(dims) <= MAX_TENSOR_DIMS and math.prod(dims) <= 1):
+        raise UnsafePickleError("numpy array placeholder of an unexpected shape")
     return np.ndarray.__new__(np.ndarray, shape, dtype_code)
 
 
@@ -113,10 +175,16 @@ def _ordered_dict(*args: Any) -> OrderedDict:
 
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
                        backward_hooks=None, metadata=None):
-    if not isinstance(storage, torch.UntypedStorage | torch.TypedStorage):
+    if not isinstance(storage, torch.TypedStorage):
         raise UnsafePickleError("tensor built from something that is not a storage")
-    return torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride, False,
-                                           OrderedDict())
+    with warnings.catch_warnings():  # TypedStorage is what these pickles hold
+        warnings.simplefilter("ignore", UserWarning)
+        elements = storage.size()
+    problem = tensor_geometry_problem(elements, storage_offset, size, stride)
+    if problem:
+        raise UnsafePickleError(problem)
+    return torch._utils._rebuild_tensor_v2(storage, storage_offset, tuple(size), tuple(stride),
+                                           False, OrderedDict())
 
 
 def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, *_rest):
@@ -154,10 +222,19 @@ _ALLOWED: dict[tuple[str, str], Any] = {
 _BUILDABLE = (np.dtype, np.ndarray, _AttrDict)
 
 
-class RestrictedUnpickler(pickle._Unpickler):
-    """The pure-Python unpickler, so that BUILD can be checked as well as globals."""
+def _checked_build(self: RestrictedUnpickler) -> None:
+    target = self.stack[-2] if len(self.stack) >= 2 else None
+    if not isinstance(target, _BUILDABLE):
+        raise UnsafePickleError(f"refused to set state on {type(target).__name__}")
+    pickle._Unpickler.load_build(self)
 
-    dispatch: ClassVar[dict] = dict(pickle._Unpickler.dispatch)
+
+class RestrictedUnpickler(BoundedUnpickler):
+    """The pure-Python unpickler with bounded work, so that BUILD can be checked as well
+    as globals."""
+
+    dispatch: ClassVar[dict] = bounded_dispatch(
+        {**pickle._Unpickler.dispatch, pickle.BUILD[0]: _checked_build})
 
     def find_class(self, module: str, name: str) -> Any:
         try:
@@ -168,15 +245,8 @@ class RestrictedUnpickler(pickle._Unpickler):
     def persistent_load(self, pid: Any) -> Any:
         raise UnsafePickleError("refused persistent id")
 
-    def load_build(self) -> None:
-        target = self.stack[-2] if len(self.stack) >= 2 else None
-        if not isinstance(target, _BUILDABLE):
-            raise UnsafePickleError(f"refused to set state on {type(target).__name__}")
-        pickle._Unpickler.load_build(self)
 
-    dispatch[pickle.BUILD[0]] = load_build
-
-
-def safe_unpickle(stream: BinaryIO) -> Any:
-    """Unpickle with the allow-list above. Raises UnsafePickleError or a pickle error."""
-    return RestrictedUnpickler(stream).load()
+def safe_unpickle(stream: BinaryIO, *, limits: PickleLimits = DEFAULT_PICKLE_LIMITS) -> Any:
+    """Unpickle with the allow-list above. Raises UnsafePickleError, PickleLimitError or
+    another pickle error."""
+    return RestrictedUnpickler(stream, limits=limits).load()
