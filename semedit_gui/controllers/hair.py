@@ -51,11 +51,13 @@ class HairController(QObject):
 
     def __init__(self, registry: JobRegistry, documents: DocumentController, *,
                  force_fp32: Callable[[], bool] = lambda: False,
-                 parent: QObject | None = None):
+                 blend_work: Callable = jobs.hair_blend, parent: QObject | None = None):
+        """`blend_work(result, t)` is the worker job of one blend render."""
         super().__init__(parent)
         self.registry = registry
         self.documents = documents
         self._force_fp32 = force_fp32
+        self._blend_work = blend_work
         self.outcome: jobs.HairOutcome | None = None
         self._outcome_number = 0
         self._latest = LatestWins()
@@ -160,7 +162,7 @@ class HairController(QObject):
         if request is None:
             return None
         try:
-            _t, image = jobs.hair_blend(result, request.t)(models, task)
+            _t, image = self._blend_work(result, request.t)(models, task)
         except BaseException:
             latest.done(request, rendered=False)
             raise

@@ -16,7 +16,7 @@ from dataclasses import replace
 from PySide6.QtCore import QObject, Signal
 
 from core.errors import SemeditError
-from core.invert.workflow import apply_inversion
+from core.workflows import apply_inversion
 from semedit_gui import jobs
 from semedit_gui.controllers.documents import DocumentController
 from semedit_gui.controllers.job_registry import JobRegistry
@@ -101,6 +101,8 @@ class InversionController(QObject):
             step = self._offset + progress.step
             self.steps_done = max(self.steps_done, step)
             if loss is not None:
+                if self.losses and self.losses[-1][0] == step:  # the run's closing report
+                    self.losses.pop()
                 self.losses.append((step, float(loss)))
         else:  # pivotal tuning after the inversion steps
             step = self._total - progress.total_steps + progress.step
