@@ -23,7 +23,8 @@ import numpy as np
 from core.edit.directions import Direction
 from core.edit.library import DirectionLibrary
 from core.edit.supervised import Labeller, SupervisedDirectionJob
-from core.errors import InvalidInputError
+from core.errors import InvalidInputError, JobCancelled
+from core.jobs import JobControl
 from core.segment.face_chunks import FaceLayout, PromptSegmenter, face_chunks
 
 POSE_LABELS = ("yaw", "pitch")  # the supervised directions pose matching uses
@@ -140,14 +141,15 @@ def hair_directions(library: DirectionLibrary) -> dict[str, Direction]:
     return {d.name: d for d in library.supervised() if d.name in HAIR_LABELS}
 
 
-def pose_directions_for(library: DirectionLibrary, a, b, *, notes: list[str] | None = None
-                        ) -> Iterator[object]:
+def pose_directions_for(library: DirectionLibrary, a, b, *, notes: list[str] | None = None,
+                        control: JobControl | None = None) -> Iterator[object]:
     """The learned yaw and pitch directions when the heads of `a` and `b` (PreparedPhotos)
     are turned differently; {} when they are not (or a pose cannot be measured).
 
     A generator: fitting the directions the first time (once per generator, minutes,
     cached with the other supervised ones) yields the fitting job's progress; the mapping
-    is its return value. Sentences for the user are appended to `notes`.
+    is its return value. Sentences for the user are appended to `notes`. A stop through
+    `control` raises `JobCancelled` and keeps no partial fit.
     """
     from core.hair.pose import PoseMatchSettings, landmark_pose
 
@@ -164,9 +166,11 @@ def pose_directions_for(library: DirectionLibrary, a, b, *, notes: list[str] | N
         return found
     notes.append("The learned head-pose directions were fitted for this generator (once; "
                  "they are kept for next time).")
-    job = library.supervised_job()
+    job = library.supervised_job(control=control)
     try:
         yield from job.run()
+        if job.done < job.total:
+            raise JobCancelled("Fitting the head-pose directions was cancelled.")
         fitted = job.result()
     except InvalidInputError as error:
         notes.append(f"The hair keeps its own pose: {error}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,16 +12,20 @@ from PIL import Image
 
 from core.edit.directions import Direction
 from core.edit.library import DirectionLibrary
-from core.errors import InvalidInputError
+from core.errors import InvalidInputError, JobCancelled
 from core.face.landmarks import detect_faces
 from core.hair.directions import (
     HAIR_DIRECTIONS,
+    POSE_LABELS,
     hair_direction_job,
     hair_directions,
     hair_labeller,
     hair_measurements,
+    pose_directions_for,
     store_hair_directions,
 )
+from core.hair.pose import Pose
+from core.jobs import JobControl
 from core.stylegan import images_to_uint8, load_generator
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -106,3 +111,30 @@ def test_fitted_direction_grows_the_hair_and_joins_the_library(tmp_path):
     # Fitting again replaces the hair directions, not adds to them.
     store_hair_directions(library, fitted)
     assert [d.name for d in library.supervised()] == names
+
+
+def test_a_stop_ends_the_pose_fit_and_keeps_no_partial_directions(tmp_path, monkeypatch):
+    import core.hair.pose as pose_module
+
+    g = load_generator(DATA / "ada_tiny.pkl")
+    control = JobControl()
+    labelled = []
+
+    def pose_labeller(rgb: np.ndarray) -> dict[str, float]:
+        labelled.append(1)
+        if len(labelled) == 3:
+            control.stop()
+        return {"yaw": float(rgb.mean()), "pitch": float(rgb[:16].mean())}
+
+    turned = {0: Pose(0.0, 0.0), 1: Pose(40.0, 0.0)}  # A looks ahead, B to the side
+    monkeypatch.setattr(pose_module, "landmark_pose", lambda rgb: turned[int(rgb[0, 0, 0])])
+    a = SimpleNamespace(aligned=np.zeros((32, 32, 3), np.uint8))
+    b = SimpleNamespace(aligned=np.ones((32, 32, 3), np.uint8))
+    library = DirectionLibrary(tmp_path, g, ganspace_samples=500, supervised_settings={
+        "labels": POSE_LABELS, "samples": 40, "batch": 8, "labeller": pose_labeller})
+
+    done = []
+    with pytest.raises(JobCancelled, match="head-pose directions was cancelled"):
+        for progress in pose_directions_for(library, a, b, control=control):
+            done.append(progress.done)
+    assert done == [3, 3] and len(labelled) == 3 and library.supervised() == []
