@@ -178,16 +178,27 @@ class _DeclaredStorage:
     element_bytes: int
 
 
-class _Inert:
-    """What any other global becomes while scanning: takes anything, does nothing.
+class _Inert(dict):
+    """What any other global becomes while scanning: takes anything, keeps nothing.
 
     torch's own restricted unpickler vets those globals afterwards; the scan only needs
-    to see that no storage reaches a tensor builder it does not check."""
+    to see that no storage reaches a tensor builder it does not check. A dict subclass with
+    list methods, so that SETITEMS, APPENDS and BUILD on it work as on what it stands for."""
 
     def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__()
         if any(isinstance(a, _DeclaredStorage) for a in (*args, *kwargs.values())):
             raise pickle.UnpicklingError("a storage is passed to something that is not a "
                                          "plain tensor")
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+    def append(self, value: Any) -> None:
+        pass
+
+    def extend(self, values: Any) -> None:
+        pass
 
     def __setstate__(self, state: Any) -> None:
         pass
