@@ -108,13 +108,11 @@ class HairController(QObject):
             task.stop()
 
     def _on_progress(self, item) -> None:
-        if hasattr(item, "stage"):
-            self.progress.emit(item.overall, f"{item.label} {item.step}/{item.total}")
-            if item.preview is not None:
-                self.preview.emit(item.preview)
-        else:  # the pose directions being fitted (first transfer with this generator)
-            self.progress.emit(0.0, f"Learning head pose for this generator (once): "
-                                    f"{item.done}/{item.total}")
+        """A `core.workflows.Progress` (the pose fitting, the first time, then the
+        transfer's stages)."""
+        self.progress.emit(item.overall or 0.0, f"{item.label} {item.step}/{item.total}")
+        if item.preview is not None:
+            self.preview.emit(item.preview)
 
     def _done(self, session: EditorSession, outcome: jobs.HairOutcome) -> None:
         if self.documents.session is not session or self.registry.closing:

@@ -105,7 +105,7 @@ class InversionController(QObject):
                     self.losses.pop()
                 self.losses.append((step, float(loss)))
         else:  # pivotal tuning after the inversion steps
-            step = self._total - progress.total_steps + progress.step
+            step = self._total - progress.total + progress.step
         self.progress.emit(update.stage, step, self._total, loss)
         image = getattr(progress, "preview", None)
         if image is not None:

@@ -103,3 +103,36 @@ def test_a_stopped_job_ends_cancelled_not_failed(qtbot, worker):
     with qtbot.waitSignals([task.cancelled, task.ended], timeout=5000):
         worker.submit(task)
     assert not failures and task.result is None
+
+
+def test_switching_models_releases_the_old_generator(qtbot, tmp_path):
+    import gc
+    import weakref
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    choice = ModelChoice(generator=str(data / "ada_tiny.pkl"), models_dir=str(tmp_path),
+                         device="cpu")
+    worker = GpuWorker(choice)
+    cache: dict = {}
+    worker.register_cache(cache)  # as the preview's renderer does
+
+    def load(models, task):
+        generator = models.generator()
+        cache["renderer"] = generator
+        return weakref.ref(generator)
+
+    task = Task("Loading", load)
+    with qtbot.waitSignal(task.ended, timeout=30_000):
+        worker.submit(task)
+    old = task.result
+    other = ModelChoice(generator=str(data / "rosinality_tiny.pt"), models_dir=str(tmp_path),
+                        device="cpu")
+    with qtbot.waitSignal(worker.set_models(other).ended, timeout=30_000):
+        pass
+    check = Task("Checking", lambda models, t: (gc.collect(), old() is None,
+                                                models.generator() is not None)[1:])
+    with qtbot.waitSignal(check.ended, timeout=30_000):
+        worker.submit(check)
+    assert cache == {} and check.result == (True, True)
+    assert worker.shutdown(5000)

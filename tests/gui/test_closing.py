@@ -1,0 +1,154 @@
+"""Closing the window while a job runs: every kind of job ends within a bounded time, the
+window stays responsive meanwhile, and a running worker thread is never destroyed (Qt
+aborts the process when that happens: "QThread: Destroyed while thread is still
+running")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image
+from PySide6.QtCore import QTimer
+
+from core.hair import HairTransferSettings
+from core.invert import InversionSettings
+from semedit_gui import jobs
+from semedit_gui.dialogs import ExportOptions
+from semedit_gui.main_window import MainWindow
+from semedit_gui.settings import AppSettings
+from semedit_gui.worker import TaskThread
+
+ROOT = Path(__file__).resolve().parents[2]
+GEN = str(ROOT / "tests" / "data" / "ada_tiny.pkl")
+WAIT_MS = 60_000
+CLOSE_BOUND_S = 15.0
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("photos") / "astronaut.png"
+    Image.fromarray(skimage.data.astronaut()).save(path)
+    return path
+
+
+def open_window(qtbot, tmp_path, photo: Path | None) -> MainWindow:
+    window = MainWindow(AppSettings(generator=GEN, device="cpu", autosave_seconds=0,
+                                    models_dir=str(tmp_path / "models")),
+                        settings_path=tmp_path / "settings.json")
+    qtbot.addWidget(window)
+    window.show()
+    window.close_wait_s = CLOSE_BOUND_S
+    window.ask_unsaved_changes = lambda: "discard"
+    if photo is not None:
+        with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
+            window.open_path(photo)
+    return window
+
+
+def start(window: MainWindow, kind: str, photo: Path, tmp_path: Path):
+    session = window.session
+    if kind == "open_photo":
+        return window.open_path(photo)
+    hair = np.zeros((32, 32), np.float32)
+    hair[:9, 4:28] = 1
+    session.chunk_set.add(hair, name="hair")
+    session.chunk_set.add(1 - hair, name="rest")
+    if kind == "inversion":
+        return window.inversion.run(InversionSettings(steps=100_000), "l2", 0)
+    if kind == "hair":
+        mask = tmp_path / "hair_b.png"
+        Image.fromarray((hair * 255).astype(np.uint8)).save(mask)
+        flipped = tmp_path / "flipped.png"
+        Image.fromarray(skimage.data.astronaut()[:, ::-1].copy()).save(flipped)
+        return window.hair.run(flipped, HairTransferSettings(
+            inversion_steps=100_000, refine_steps=10, pose_match=False, loss="l2"),
+            hair_mask_b=mask)
+    if kind == "directions":  # the first GANSpace computation for this generator
+        return window.jobs.submit("directions", "Loading edit directions",
+                                  jobs.load_directions())
+    if kind == "export":
+        return window.documents.export_to(ExportOptions(tmp_path / "out.jpg", "JPEG", True,
+                                                        95, True))
+    if kind == "auto_chunks":
+        return window.selection.auto_chunks()
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["inversion", "hair", "directions", "open_photo", "export",
+                                  "auto_chunks"])
+def test_close_during_a_job_ends_in_bounded_time(qtbot, tmp_path, photo, kind):
+    window = open_window(qtbot, tmp_path, None if kind == "open_photo" else photo)
+    task = start(window, kind, photo, tmp_path)
+    assert task is not None
+    qtbot.waitUntil(lambda: task.state != "queued", timeout=WAIT_MS)
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(20)
+    began = time.monotonic()
+    window.close()
+    elapsed = time.monotonic() - began
+    timer.stop()
+    assert window.close_state == "closed" and not window.isVisible()
+    assert elapsed < CLOSE_BOUND_S
+    assert task.finished and task.state in ("done", "cancelled", "failed")
+    assert not TaskThread.running_workers()
+    if elapsed > 0.2:  # the window kept processing events while it waited
+        assert ticks
+
+
+STUCK_SCRIPT = r"""
+import sys, time
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from semedit_gui.main_window import MainWindow
+from semedit_gui.settings import AppSettings
+window = MainWindow(AppSettings(device="cpu", autosave_seconds=0))
+window.close_wait_s = 0.3
+window.shutdown.threads_ended.connect(app.quit, Qt.ConnectionType.QueuedConnection)
+window.show()
+
+def stuck(models, task):  # one long step that never looks at the stop flag
+    time.sleep(2.0)
+    return "finished"
+
+task = window.jobs.submit("export", "Stuck", stuck)
+
+def close_when_running():
+    if task.state != "running":
+        QTimer.singleShot(10, close_when_running)
+        return
+    began = time.monotonic()
+    window.close()  # Ctrl+Q
+    print("close", round(time.monotonic() - began, 2), window.close_state,
+          window.isVisible(), flush=True)
+    window.deleteLater()  # the window goes; its running thread must not
+
+QTimer.singleShot(0, close_when_running)
+began = time.monotonic()
+code = app.exec()
+print("exec", round(time.monotonic() - began, 2), code, flush=True)
+"""
+
+
+def test_a_job_that_cannot_stop_outlives_the_window_without_an_abort(tmp_path):
+    result = subprocess.run([sys.executable, "-c", STUCK_SCRIPT], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120,
+                            env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen",
+                                 "SEMEDIT_HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "Destroyed while thread" not in result.stderr
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    seconds, state, visible = lines["close"].split()
+    assert float(seconds) < 1.5 and state == "lingering" and visible == "False"
+    exec_seconds, code = lines["exec"].split()
+    assert float(exec_seconds) >= 1.5 and code == "0"  # quit once the job had ended
