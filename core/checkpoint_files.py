@@ -407,9 +407,10 @@ def read_npy_bytes(raw: bytes, *, limit: int, kinds: str = NUMERIC_KINDS) -> np.
         raise
     except (ValueError, EOFError, OSError, SyntaxError) as error:
         raise ArrayFileError(f"it is not a valid .npy array ({error})") from error
-    if dtype.hasobject or dtype.kind not in kinds or dtype.subdtype is not None:
-        raise ArrayFileError("it holds Python objects or non-numeric data, which are not "
-                             "allowed")
+    if dtype.hasobject:
+        raise ArrayFileError("it holds Python objects, which are not allowed")
+    if dtype.kind not in kinds or dtype.subdtype is not None or dtype.names is not None:
+        raise ArrayFileError(f"it holds {dtype} values, not numbers")
     if len(shape) > MAX_TENSOR_DIMS:
         raise ArrayFileError(f"it has {len(shape)} dimensions")
     nbytes = math.prod(shape) * dtype.itemsize
@@ -463,15 +464,15 @@ def read_array_file(path: Path, *, limit: int) -> np.ndarray | dict[str, np.ndar
             size = os.fstat(stream.fileno()).st_size
             if size > limit:
                 raise CheckpointError(path, f"the file is larger than {limit:,} bytes")
-            data = stream.read(limit + 1)
+            data = stream.read(min(size, limit) + 1)  # not limit: read() allocates that
     except FileReadError as error:
         raise CheckpointError(path, _file_reason(error)) from error
     try:
-        if data.startswith(_ZIP_MAGIC):
+        if data.startswith(b"PK"):  # a zip (an empty one starts with its end record)
             return read_npz_bytes(data, limit=limit)
         return read_npy_bytes(data, limit=limit)
     except ArrayFileError as error:
         reason = str(error)
         if "Python objects" in reason:
             raise CheckpointError(path, f"refused: {reason}") from error
-        raise CheckpointError(path, f"the file cannot be read: {reason}") from error
+        raise CheckpointError(path, f"the file is truncated or corrupt: {reason}") from error

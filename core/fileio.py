@@ -102,7 +102,7 @@ def read_regular_file(path: Path, limit: int, *, what: str = "file") -> bytes:
             raise FileReadError(path, f"is {_size(size)}, larger than any {what} SemEdit reads "
                                       f"({_size(limit)})")
         try:
-            data = stream.read(limit + 1)  # a file that grows is still cut at the limit
+            data = stream.read(min(size, limit) + 1)  # not limit: read() allocates that much
         except OSError as error:
             raise FileReadError(path, f"cannot be read: {error.strerror or error}") from error
     if len(data) > limit:

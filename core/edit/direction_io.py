@@ -1,11 +1,11 @@
 """Reading edit directions that other tools published, without executing anything in them.
 
 Accepted files (`IMPORT_SUFFIXES`):
-- `.npy`: one array, read with `allow_pickle=False`;
-- `.npz`: arrays read with `allow_pickle=False`: one direction per array, or a GANSpace
+- `.npy`: one array, without pickles (`core.checkpoint_files.read_array_file`);
+- `.npz`: arrays read without pickles: one direction per array, or a GANSpace
   PCA file (`lat_comp` [k, 1, w_dim] + `lat_stdev` [k], optionally `lat_mean` and
   `var_ratio`), or StyleSpace channels (`layer` + `channel`);
-- `.pt` / `.pth`: `torch.load(weights_only=True)` of a tensor or a dict of tensors, with the
+- `.pt` / `.pth`: a tensor or a dict of tensors (`core.checkpoint_files.load_torch_file`), with the
   same meanings as the `.npz` keys (e4e's GANSpace file uses `comp` / `std` / `mean`);
 - `.json`: StyleSpace channels, `{"layer": 9, "channel": 409}` or a list of such objects,
   each optionally with "name", "scale" and "description".
@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import json
 import math
-import pickle
 import re
-import warnings
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -41,8 +39,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.checkpoint_files import load_torch_file, read_array_file
 from core.edit.directions import SLIDER_SIGMAS, Direction, slider_scale, stylespace_direction
 from core.errors import CheckpointError, InvalidInputError
+from core.fileio import FileReadError, read_regular_file
 from core.latents.codes import CodeSpace
 
 IMPORT_SUFFIXES: tuple[str, ...] = (".npy", ".npz", ".pt", ".pth", ".json")
@@ -50,6 +50,9 @@ UNIT_VECTOR_SCALE = 3.0
 UNIT_TOLERANCE = 1e-3  # |‖v‖ − 1| below this counts as a unit vector
 STYLE_SAMPLES = 1_000  # mapped samples behind a StyleSpace channel's default scale
 _MAX_JSON_BYTES = 1 << 20
+# Directions are small (a GANSpace file of 512 components at 1024² is 1 MB); anything far
+# larger is refused before its arrays are read.
+MAX_DIRECTION_FILE_BYTES = 256 << 20
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_.\-]+")
 
 
@@ -68,7 +71,7 @@ def import_direction_file(path: str | Path, *, w_dim: int, num_ws: int, name: st
     if suffix not in IMPORT_SUFFIXES:
         raise CheckpointError(path, f"unknown direction file type '{path.suffix}'; use "
                                     f"{', '.join(IMPORT_SUFFIXES)}")
-    if not path.is_file():
+    if not path.exists():
         raise CheckpointError(path, "the file does not exist")
     if layers is not None:
         start, end = (int(v) for v in layers)
@@ -141,28 +144,9 @@ def _style_projections(code_space: CodeSpace, w: np.ndarray, vector: np.ndarray,
 
 def _read_arrays(path: Path) -> np.ndarray | dict[str, Any]:
     """One array, or a dict of arrays / numbers / strings, loaded without unpickling code."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            return np.load(path, allow_pickle=False)
-        if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as data:
-                return {key: data[key] for key in data.files}
-        with warnings.catch_warnings():  # torch's notes on pickle protocols mean nothing here
-            warnings.simplefilter("ignore", UserWarning)
-            data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise CheckpointError(path, "refused: the file holds Python objects other than tensors "
-                                    f"({_first_line(exc)})") from exc
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():  # numpy's words for object arrays
-            raise CheckpointError(path, "refused: the file holds Python objects, not plain "
-                                        "numbers") from exc
-        raise CheckpointError(path, f"the file is truncated or corrupt ({_first_line(exc)})"
-                              ) from exc
-    except Exception as exc:  # zip, EOF and torch's own errors for damaged files
-        raise CheckpointError(path, f"the file is truncated or corrupt ({_first_line(exc)})"
-                              ) from exc
+    if path.suffix.lower() in (".npy", ".npz"):
+        return read_array_file(path, limit=MAX_DIRECTION_FILE_BYTES)
+    data = load_torch_file(path, limit=MAX_DIRECTION_FILE_BYTES)
     if isinstance(data, torch.Tensor):
         return _tensor_array(data)
     if isinstance(data, Mapping):
@@ -189,10 +173,12 @@ def _tensor_array(tensor: torch.Tensor) -> np.ndarray:
 
 def _read_json(path: Path) -> list[dict[str, Any]]:
     try:
-        if path.stat().st_size > _MAX_JSON_BYTES:
-            raise CheckpointError(path, "the file is too large for a list of StyleSpace channels")
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = read_regular_file(path, _MAX_JSON_BYTES, what="list of StyleSpace channels")
+    except FileReadError as exc:
+        raise CheckpointError(path, f"the path {exc.reason}") from exc
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise CheckpointError(path, f"the file is not readable JSON ({_first_line(exc)})"
                               ) from exc
     entries = data if isinstance(data, list) else [data]
