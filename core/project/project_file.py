@@ -24,11 +24,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import math
 import re
 import sys
 import time
-import warnings
 import zipfile
 import zlib
 from collections import Counter
@@ -38,12 +36,15 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from core import __version__
-from core.errors import InvalidInputError, ProjectFileError
+from core.checkpoint_files import ArrayFileError, read_npz_bytes
+from core.errors import ImageError, InvalidInputError, ProjectFileError
 from core.fileio import same_file, write_atomically
+from core.imageio import open_image
 from core.mask_png import mask_png_bytes
+from core.project import schema
 from core.project.document import Chunk, Document, Edit
 
 FORMAT_NAME = "semedit-project"
@@ -421,6 +422,14 @@ def _read_json(reader: _Reader, name: str) -> Any:
         raise _broken(reader.path, f"{name} is not valid JSON ({error}).") from error
 
 
+def _checked(reader: _Reader, name: str, check: Callable[[Any], Any]) -> Any:
+    """A JSON member after its schema check; a failure names the project and the member."""
+    try:
+        return check(_read_json(reader, name))
+    except ValueError as error:
+        raise _broken(reader.path, f"{name} {error}.") from error
+
+
 def _refuse_constant(token: str) -> Any:
     raise ValueError(f"{token} is not allowed")
 
@@ -451,18 +460,14 @@ def _read_document(reader: _Reader, manifest: dict[str, Any]) -> Document:
     generator = _field(path, MANIFEST, manifest, "generator", (dict,))
     entries = _chunk_entries(reader, manifest, resolution)
     photo_name, photo_bytes = _read_photo(reader, manifest)
-    transform = _read_json(reader, TRANSFORM)
-    if transform is not None and not isinstance(transform, dict):
-        raise _broken(path, f"{TRANSFORM} must hold an object or null.")
+    transform = _checked(reader, TRANSFORM, schema.check_transform)
     codes = _read_npz(reader, LATENTS)
     edits = _read_edits(reader, len(entries))
     chunks = [
         _read_chunk(reader, i, entry, resolution, codes, edits[i])
         for i, entry in enumerate(entries)
     ]
-    inversion = _read_json(reader, INVERSION)
-    if not isinstance(inversion, dict):
-        raise _broken(path, f"{INVERSION} must hold an object.")
+    inversion = _checked(reader, INVERSION, schema.check_inversion)
     pti = _field(path, MANIFEST, manifest, "pti", (str, type(None)), default=None)
     return Document(
         aligned=_read_aligned(reader, resolution),
@@ -558,23 +563,11 @@ def _as_list(value: Any) -> list[Any]:
 def _open_png(reader: _Reader, name: str, resolution: int | None = None) -> Image.Image:
     """Decode a PNG member; with `resolution`, refuse any other size before decoding."""
     data = reader.read(name)
+    size = None if resolution is None else (resolution, resolution)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=["PNG"])
-            # open() only parsed the header: a wrong or huge size is refused undecoded.
-            if resolution is not None and image.size != (resolution, resolution):
-                raise _broken(
-                    reader.path,
-                    f"{name} is {image.size[0]}×{image.size[1]} pixels; "
-                    f"the project is {resolution}×{resolution}.",
-                )
-            image.load()
-    except UnidentifiedImageError as error:
-        raise _broken(reader.path, f"{name} is not a PNG image.") from error
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        raise _broken(reader.path, f"{name} is not a readable PNG image ({error}).") from error
-    return image
+        return open_image(data, name, formats=("PNG",), size=size)
+    except ImageError as error:
+        raise _broken(reader.path, str(error)) from error
 
 
 def _read_aligned(reader: _Reader, resolution: int) -> np.ndarray:
@@ -603,58 +596,7 @@ def _read_npz(reader: _Reader, name: str) -> dict[str, np.ndarray]:
     """Arrays of an .npz member, read without pickles and with every size checked."""
     data = reader.read(name)
     try:
-        inner = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as error:
-        raise _broken(reader.path, f"{name} is not a valid .npz file.") from error
-    limit = reader.limits.for_member(name)
-    arrays: dict[str, np.ndarray] = {}
-    with inner:
-        infos = inner.infolist()
-        if len(infos) > reader.limits.members:
-            raise _broken(reader.path, f"{name} holds too many arrays.")
-        # The .npz is a zip of its own: its arrays together get the member's size limit.
-        if sum(info.file_size for info in infos) > limit:
-            raise _broken(reader.path, f"{name} would unpack to more than {_size_text(limit)}.")
-        for info in infos:
-            if not info.filename.endswith(".npy"):
-                raise _broken(reader.path, f"{name} holds {info.filename!r}, which is no array.")
-            key = info.filename[: -len(".npy")]
-            if key in arrays:
-                raise _broken(reader.path, f"{name} holds the array {key!r} twice.")
-            arrays[key] = _read_npy(reader, name, inner, info)
-    return arrays
-
-
-def _read_npy(reader: _Reader, name: str, inner: zipfile.ZipFile,
-              info: zipfile.ZipInfo) -> np.ndarray:
-    where = f"{name} (array {info.filename[:-4]!r})"
-    limit = reader.limits.for_member(name)
-    if info.file_size > limit:
-        raise _broken(reader.path, f"{where} is larger than {_size_text(limit)}.")
-    with inner.open(info) as stream:
-        raw = stream.read(limit + 1)
-    if len(raw) > limit:
-        raise _broken(reader.path, f"{where} is larger than {_size_text(limit)}.")
-    try:
-        _check_npy_header(io.BytesIO(raw), len(raw))
-        array = np.lib.format.read_array(io.BytesIO(raw), allow_pickle=False)
-    except ValueError as error:
-        raise _broken(reader.path, f"{where} cannot be read: {error}.") from error
-    except (EOFError, OSError) as error:
-        raise _broken(reader.path, f"{where} is truncated ({error}).") from error
-    return array
-
-
-def _check_npy_header(stream: io.BytesIO, size: int) -> None:
-    """Refuse object arrays and headers promising more data than there is."""
-    version = np.lib.format.read_magic(stream)
-    if version == (1, 0):
-        shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
-    elif version == (2, 0):
-        shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
-    else:
-        raise ValueError(f"npy format version {version} is not supported")
-    if dtype.hasobject or dtype.kind not in "fiub":
-        raise ValueError("it holds Python objects or non-numeric data, which are not allowed")
-    if math.prod(shape) * dtype.itemsize > size:
-        raise ValueError("its header promises more data than the file holds")
+        return read_npz_bytes(data, limit=reader.limits.for_member(name),
+                              max_arrays=reader.limits.members)
+    except ArrayFileError as error:
+        raise _broken(reader.path, f"{name}: {error}.") from error

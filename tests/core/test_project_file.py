@@ -391,7 +391,7 @@ def test_masks_of_the_wrong_size_or_kind(saved, tmp_path):
     Image.new("RGB", (R, R)).save(rgb, format="PNG")
     with pytest.raises(ProjectFileError, match="16-bit greyscale"):
         load_project(_rewritten(path, tmp_path, {"masks/01.png": rgb.getvalue()}))
-    with pytest.raises(ProjectFileError, match=r"masks/01\.png is not a PNG image\."):
+    with pytest.raises(ProjectFileError, match=r"masks/01\.png is not a PNG image"):
         load_project(_rewritten(path, tmp_path, {"masks/01.png": b"\x89PNG garbage"}))
     with pytest.raises(ProjectFileError, match=r"aligned\.png is 8×8"):
         load_project(_rewritten(path, tmp_path, {"aligned.png": _rgb_png(8)}))
@@ -577,3 +577,40 @@ def test_encrypted_members_are_refused(saved, tmp_path):
     encrypted.write_bytes(bytes(data))
     with pytest.raises(ProjectFileError, match="encrypted"):
         load_project(encrypted)
+
+
+def _align_record(**changes) -> dict:
+    record = {"method": "ffhq", "photo_size": [640, 480], "output_size": 16,
+              "transform_size": 16, "quad": [[100.0, 80.0], [100.0, 400.0], [420.0, 400.0],
+                                             [420.0, 80.0]], "qsize": 320.0, "shrink": 1,
+              "shrunk_size": [640, 480], "crop_box": [0, 0, 640, 480], "padding": [0, 0, 0, 0]}
+    record.update(changes)
+    return record
+
+
+def test_json_members_are_checked_against_their_schema(saved, tmp_path):
+    _, path = saved
+    far = [[1e300, 1e300], [1e300, -1e300], [-1e300, -1e300], [-1e300, 1e300]]
+    cases = [
+        ({"inversion.json": b'{"settings": [1, 2]}'}, r"inversion\.json 'settings' must be "
+                                                       "an object, not a list"),
+        ({"inversion.json": b'{"settings": {"force_fp32": "yes"}}'}, "force_fp32 must be"),
+        ({"inversion.json": b'{"settings": {"coverage": "all"}}'}, "coverage must be one of"),
+        ({"inversion.json": b'{"metrics": {"lpips": 1e400}}'}, "not finite"),
+        ({"inversion.json": b'{"metrics": 3}'}, "'metrics' must be an object"),
+        ({"inversion.json": b'{"a": ' + b"[" * 40 + b"]" * 40 + b"}"}, "nested more than"),
+        ({"transform.json": json.dumps(_align_record(quad=far)).encode()},
+         r"transform\.json the alignment quad lies far outside the 640×480 photo"),
+        ({"transform.json": json.dumps(_align_record(qsize=-1)).encode()},
+         r"transform\.json The alignment record is not valid"),
+        ({"transform.json": json.dumps(_align_record(photo_size="big")).encode()},
+         r"transform\.json"),
+    ]
+    for changes, message in cases:
+        with pytest.raises(ProjectFileError, match=message):
+            load_project(_rewritten(path, tmp_path, changes))
+    good = _rewritten(path, tmp_path, {"transform.json": json.dumps(_align_record()).encode(),
+                                       "inversion.json": b'{"settings": {"force_fp32": true}}'})
+    loaded = load_project(good)
+    assert loaded.transform["qsize"] == 320.0
+    assert loaded.inversion == {"settings": {"force_fp32": True}}
