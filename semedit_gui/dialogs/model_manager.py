@@ -1,7 +1,8 @@
 """The model manager dialog: every model of the manifest, and download / import / verify.
 
 File work (network, copying, hashing) runs on a `BackgroundJob` thread, one job at a time;
-the UI thread only reads file sizes. Closing the dialog cancels the job and joins it.
+the UI thread only reads file sizes. Closing the dialog cancels the job and waits a bounded
+time for its thread; a thread still in a network read is left to end on its own.
 """
 
 from __future__ import annotations
@@ -44,6 +45,17 @@ PURPOSES = {
     "vgg": "Inversion quality (LPIPS)",
 }
 _PROGRESS_STEPS = 1000
+JOIN_TIMEOUT_S = 2.0  # how long closing waits for a cancelled download's thread
+# Cancelled jobs whose (daemon) thread had not ended in time: kept referenced, signals
+# blocked, out of the dialog's object tree, until the thread ends.
+_ABANDONED: list[BackgroundJob] = []
+
+
+def _abandon(job: BackgroundJob) -> None:
+    job.blockSignals(True)
+    job.setParent(None)
+    _ABANDONED[:] = [j for j in _ABANDONED if j.running]
+    _ABANDONED.append(job)
 _ERROR_STYLE = "color: #c62828;"
 
 
@@ -209,9 +221,11 @@ class ModelManagerDialog(QDialog):
         if job is None:
             return
         job.cancel()
-        job.join()
         job.blockSignals(True)  # its queued results are for a dialog that is going away
-        job.deleteLater()
+        if job.join(JOIN_TIMEOUT_S):
+            job.deleteLater()
+        else:  # a network read that has not timed out yet: never block the UI for it
+            _abandon(job)
         self._reset_progress()
         self._update_buttons()
 
@@ -419,8 +433,11 @@ class ModelManagerDialog(QDialog):
         job, self._job = self._job, None
         outcome = self._outcome
         if job is not None:
-            job.join()  # its last signal is out: the thread is ending
-            job.deleteLater()
+            # Its last signal is out: the thread is ending (bounded all the same).
+            if job.join(JOIN_TIMEOUT_S):
+                job.deleteLater()
+            else:
+                _abandon(job)
         self._reset_progress(keep_value=outcome == "succeeded")
         self.refresh()
         self.operation_ended.emit(outcome)

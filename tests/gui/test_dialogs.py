@@ -562,3 +562,24 @@ def test_export_browse_sets_the_path(qtbot, tmp_path, monkeypatch):
     assert dialog.options().path == chosen
     assert dialog.options().format == "WEBP"
     dialog.close()
+
+
+def test_closing_never_waits_unbounded_for_a_job_that_cannot_stop(qtbot, store):
+    from semedit_gui.dialogs import model_manager
+
+    dialog = ModelManagerDialog(lambda: store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    reading, release = threading.Event(), threading.Event()
+    dialog._start("Downloading net", "net", lambda control: reading.set() or release.wait(30),
+                  determinate=False)  # a read that does not look at the stop flag
+    job = dialog._job
+    assert reading.wait(5)
+    started = time.monotonic()
+
+    dialog.close()
+
+    assert time.monotonic() - started < model_manager.JOIN_TIMEOUT_S + 1
+    assert not dialog.busy and job in model_manager._ABANDONED and job.parent() is None
+    release.set()
+    assert job.join(5)
