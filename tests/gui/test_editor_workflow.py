@@ -341,8 +341,11 @@ def test_hair_transfer_blend_and_open_as_project(qtbot, tmp_path, photo):
 
     # The blend slider renders A's own hair at 0.
     panel.blend.setValue(0)
-    qtbot.waitUntil(lambda: np.array_equal(canvas_image(window),
-                                           outcome.result.interpolate(0.0)), timeout=WAIT_MS)
+    from core.models.loaded import LoadedModels
+    from core.workflows import hair_blend  # results hold no generator: render with a copy
+
+    start = hair_blend(LoadedModels(window.settings.model_choice()), outcome.result, 0.0)
+    qtbot.waitUntil(lambda: np.array_equal(canvas_image(window), start), timeout=WAIT_MS)
     assert len(doc.history) == 1  # only the painted chunk: the project was not changed
 
     window.ask_unsaved_changes = lambda: "discard"
