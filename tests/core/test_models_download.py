@@ -311,6 +311,26 @@ def test_server_errors_are_retried_then_reported(server: LocalServer, tmp_path: 
     assert len(server.requests) == 3
 
 
+def test_a_stop_wakes_the_wait_before_a_retry(server: LocalServer, tmp_path: Path) -> None:
+    url = server.add("/busy.bin", status=503)
+    control = JobControl()
+
+    def stop_after_the_first_answer() -> None:
+        while not server.requests:
+            time.sleep(0.01)
+        control.stop()  # the downloader is now waiting 30 s before its second try
+
+    stopper = threading.Thread(target=stop_after_the_first_answer)
+    stopper.start()
+    started = time.monotonic()
+    with pytest.raises(JobCancelled):
+        run(download(url, tmp_path / "busy.bin", control=control, retries=3, backoff=30.0))
+    stopper.join()
+
+    assert len(server.requests) == 1
+    assert time.monotonic() - started < 10.0  # woken by the stop, not by the 30 s timer
+
+
 def test_stalled_server_raises_instead_of_hanging(server: LocalServer, tmp_path: Path) -> None:
     url = server.add("/slow.bin", stall_after=50_000)
     dest = tmp_path / "slow.bin"
