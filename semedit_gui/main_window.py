@@ -37,10 +37,8 @@ from semedit_gui.controllers.documents import PHOTO_SUFFIXES
 from semedit_gui.dialogs import PreferencesDialog
 from semedit_gui.dialogs.preferences import apply_theme
 from semedit_gui.file_worker import FileWorker
-from semedit_gui.hair_panel import HairPanel
-from semedit_gui.inversion_panel import InversionPanel
 from semedit_gui.message_bar import MessageBar
-from semedit_gui.panels import ChunksPanel, EditsPanel, HistoryPanel
+from semedit_gui.panels import ChunksPanel, EditsPanel, HairPanel, HistoryPanel, InversionPanel
 from semedit_gui.preview import PreviewController
 from semedit_gui.sam_tool import SamTool
 from semedit_gui.settings import AppSettings

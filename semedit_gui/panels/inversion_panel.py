@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.invert import COVERAGES, LOSS_KINDS, SPACES, InversionSettings
+from core.invert import COVERAGES, LOSS_KINDS, InversionSettings
+from core.latents import SPACES
 
 SPACE_LABELS = {"w": "W (one code, most editable)", "wplus": "W+ (per layer, balanced)",
                 "s": "S (style channels, most faithful)"}

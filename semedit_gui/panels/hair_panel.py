@@ -1,6 +1,6 @@
 """The Hair dock: choose the hair photo, run the transfer, blend A→B live, apply.
 
-The transfer runs on the GPU worker (`jobs.hair_transfer`); its previews and the blend
+The transfer runs in `HairController` (on the GPU worker); its previews and the blend
 slider's renders go to the canvas. Apply opens the result as a new, unsaved project
 whose chunks (the new hair too) stay editable; the current project is left as it was.
 """
