@@ -69,7 +69,7 @@ def sam_predict(aligned: np.ndarray, points: list[tuple[float, float]], labels: 
 def load_directions():
     """The direction library's directions for the current generator."""
     def work(models: LoadedModels, task):
-        return workflows.list_directions(models)
+        return workflows.list_directions(models, task.control)
     return work
 
 

@@ -11,9 +11,11 @@ from core.models.loaded import LoadedModels
 from core.workflows.progress import FittingProgress, Progress, drive
 
 
-def list_directions(models: LoadedModels) -> list[Direction]:
-    """The directions the current generator has (GANSpace ones computed on first use)."""
-    return models.directions().list()
+def list_directions(models: LoadedModels, control: JobControl | None = None
+                    ) -> list[Direction]:
+    """The directions the current generator has (GANSpace ones computed on first use;
+    a stop then raises JobCancelled)."""
+    return models.directions().list(control)
 
 
 def compute_directions(models: LoadedModels, *, supervised: bool = False, hair: bool = False,
@@ -28,24 +30,29 @@ def compute_directions(models: LoadedModels, *, supervised: bool = False, hair: 
     library = models.directions()
     segmenter = models.sam() if hair else None  # a missing SAM is said before any work
     yield Progress("ganspace", 0, 1, "Principal components")
-    directions = library.builtin()
+    directions = library.builtin(control=control)
     if (supervised or hair) and samples < 1:
         raise InvalidInputError("--samples must be at least 1.")
+    stopped = False
     if supervised:
-        fitted = yield from _fitted(library.supervised_job(samples=samples), control)
+        fitted, stopped = yield from _fitted(
+            library.supervised_job(samples=samples, control=control), control)
         names = {d.name for d in fitted}  # keep the others (hair) that were fitted before
         library.store_supervised(fitted + [d for d in library.supervised()
                                            if d.name not in names])
         directions = directions + fitted
-    if hair:
-        job = hair_direction_job(library, sam_hair_segmenter(segmenter), samples=samples)
-        fitted = yield from _fitted(job, control)
+    if hair and not stopped:
+        job = hair_direction_job(library, sam_hair_segmenter(segmenter), samples=samples,
+                                 control=control)
+        fitted, _ = yield from _fitted(job, control)
         directions = directions + store_hair_directions(library, fitted)
     return directions
 
 
-def _fitted(job, control: JobControl) -> Generator[Progress, None, list[Direction]]:
-    yield from drive(job, control, lambda p: FittingProgress(
-        "labelling", p.done, p.total, "Labelling faces", losses={}, faces=p.faces,
-        stopped=p.stopped))
-    return job.result()
+def _fitted(job, control: JobControl
+            ) -> Generator[Progress, None, tuple[list[Direction], bool]]:
+    """The job's directions, fitted on the faces labelled until the end or a stop; and
+    whether it was stopped."""
+    stopped = yield from drive(job, control, lambda p: FittingProgress(
+        "labelling", p.done, p.total, "Labelling faces", faces=p.faces, stopped=p.stopped))
+    return job.result(), stopped

@@ -22,7 +22,7 @@ from core.jobs import JobControl, control_or_new
 from core.models.loaded import LoadedModels
 from core.project import Document
 from core.workflows.inversion import LatentCode
-from core.workflows.progress import FittingProgress, Progress, drive
+from core.workflows.progress import FittingProgress, Progress, drive, relay
 
 POSE_FITTING_LABEL = "Learning head pose for this generator (once):"
 
@@ -128,7 +128,8 @@ def hair_transfer(models: LoadedModels, identity: Photo, hair: Photo,
     `hair_mask_a/b` (aligned frame) replace Segment Anything for that photo;
     `mask_options` name how the user gives them, for messages; `no_face_hint` follows
     the no-face message (`{mask_option}` is filled in). A stop on `control` ends the
-    transfer after its current step (JobCancelled: a transfer has no partial result).
+    transfer after its current step (JobCancelled: a transfer has no partial result),
+    the first pose-direction fitting too (nothing of it is stored).
     """
     from core.face import prepare_photo
     from core.hair import HairTransferJob, transfer_chunks
@@ -159,14 +160,14 @@ def hair_transfer(models: LoadedModels, identity: Photo, hair: Photo,
     notes: list[str] = []
     directions = {}
     if settings.pose_match:
-        fitting = _Returning(pose_directions_for(models.directions(), prepared_a, prepared_b,
-                                                 notes=notes))
-        yield from drive(fitting, control, lambda p: FittingProgress(
-            "pose_directions", p.done, p.total, POSE_FITTING_LABEL, overall=0.0,
-            faces=p.faces, stopped=p.stopped))
-        directions = fitting.value or {}
+        directions = yield from relay(
+            pose_directions_for(models.directions(), prepared_a, prepared_b, notes=notes,
+                                control=control),
+            lambda p: FittingProgress("pose_directions", p.done, p.total, POSE_FITTING_LABEL,
+                                      overall=0.0, faces=p.faces, stopped=p.stopped))
     job = HairTransferJob(generator, prepared_a, prepared_b, chunks_a, chunks_b, settings,
-                          lpips=models.lpips_for(settings.loss), pose_directions=directions)
+                          lpips=models.lpips_for(settings.loss), pose_directions=directions,
+                          control=control)
     yield from drive(job, control, lambda p: Progress(
         p.stage, p.step, p.total, p.label, overall=p.overall, losses=dict(p.losses),
         preview=p.preview, stopped=p.stopped))
@@ -194,26 +195,6 @@ def hair_blend(models: LoadedModels, result: HairTransfer, t: float) -> np.ndarr
         latest.clear()
         latest.update(state=result.blend, blender=result.blend.blender(generator))
     return latest["blender"](t)
-
-
-class _Returning:
-    """A core generator with a return value (`pose_directions_for`) as a job `drive` can
-    run; it has no stop of its own, so a stop closes it at its next step."""
-
-    def __init__(self, generator):
-        self.generator, self.value, self._stop = generator, None, False
-
-    def run(self):
-        while not self._stop:
-            try:
-                yield next(self.generator)
-            except StopIteration as finished:
-                self.value = finished.value
-                return
-        self.generator.close()
-
-    def stop(self) -> None:
-        self._stop = True
 
 
 def _array(tensor: torch.Tensor) -> np.ndarray:

@@ -107,7 +107,7 @@ def invert(models: LoadedModels, doc: Document, settings: InversionSettings, *,
     if pti_steps > 0 and not stopped:
         pti = PivotalTuningJob(generator, job.target, result.codes, result.masks,
                                settings.coverage, PtiSettings(steps=pti_steps, seed=settings.seed),
-                               loss)
+                               loss, control=control)
         stopped = yield from drive(pti, control, lambda p: Progress(
             "pti", p.step, p.total_steps, "Tuning (PTI)", losses=dict(p.losses),
             stopped=p.stopped))

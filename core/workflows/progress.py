@@ -52,15 +52,17 @@ class _StoppableJob(Protocol):
 
 
 P = TypeVar("P")
+R = TypeVar("R")
 
 
 def drive(job: _StoppableJob, control: JobControl, progress: Callable[[Any], P]
           ) -> Generator[P, None, bool]:
-    """Run a core job to its end, yielding `progress(p)` for each of its steps; a stop
-    request on `control` is passed on (`job.stop()`), so the job ends after its current
-    step. Returns True when the job reported that it stopped early."""
-    asked = False
-    if control.stop_requested:
+    """Run a core job to its end, yielding `progress(p)` for each of its steps. A job
+    made with `control=control` watches it itself; another one is told (`job.stop()`)
+    when a stop is requested, so either ends after its current step. Returns True when
+    the job reported that it stopped early."""
+    asked = getattr(job, "control", None) is control  # it sees the stop on its own
+    if control.stop_requested and not asked:
         job.stop()
         asked = True
     stopped = False
@@ -71,3 +73,14 @@ def drive(job: _StoppableJob, control: JobControl, progress: Callable[[Any], P]
             job.stop()
             asked = True
     return stopped
+
+
+def relay(steps: Generator[Any, None, R], progress: Callable[[Any], P]
+          ) -> Generator[P, None, R]:
+    """Yield `progress(item)` for each item of a core generator; returns what it returns."""
+    while True:
+        try:
+            item = next(steps)
+        except StopIteration as finished:
+            return finished.value
+        yield progress(item)

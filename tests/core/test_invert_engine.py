@@ -10,14 +10,8 @@ import torch
 import torchvision
 
 from core.errors import InvalidInputError, ModelMissingError
-from core.invert import (
-    ChunkCode,
-    CodeSpace,
-    InversionJob,
-    InversionSettings,
-    Lpips,
-    ReconstructionLoss,
-)
+from core.invert import InversionJob, InversionSettings, Lpips, ReconstructionLoss
+from core.latents.codes import ChunkCode, CodeSpace
 from core.stylegan import load_generator
 
 DATA = Path(__file__).resolve().parents[1] / "data"
