@@ -28,7 +28,8 @@ from core.errors import ImageError, InvalidInputError
 from core.fileio import same_file
 from core.hair import HairTransferSettings
 from core.imageio import load_photo, save_image
-from core.invert import LOSS_KINDS, SPACES
+from core.invert import LOSS_KINDS
+from core.latents import SPACES
 from core.project import save_project
 from core.segment.mask_io import load_mask
 from core.workflows import hair_transfer

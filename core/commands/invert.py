@@ -20,7 +20,8 @@ from core.commands.common import (
 )
 from core.device import describe_device
 from core.errors import InvalidInputError
-from core.invert import COVERAGES, LOSS_KINDS, SPACES, InversionSettings
+from core.invert import COVERAGES, LOSS_KINDS, InversionSettings
+from core.latents import SPACES
 from core.project import save_project
 from core.segment.mask_io import load_mask
 from core.workflows import apply_inversion, auto_chunks, invert, open_photo

@@ -21,7 +21,7 @@ from core.hair.pose import (
     moved_code,
     search_strength,
 )
-from core.invert import ChunkCode, CodeSpace
+from core.latents.codes import ChunkCode, CodeSpace
 from tests.checkpoint_writers import random_generator
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

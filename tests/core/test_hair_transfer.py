@@ -19,8 +19,9 @@ from core.face.prepare import PreparedPhoto
 from core.hair import HairTransferJob, HairTransferSettings, NoHairError, Pose
 from core.hair.chunks import TransferChunks, partition
 from core.hair.pose import PoseMatchSettings, moved_code, render_code
-from core.invert import CodeSpace, Lpips
+from core.invert import Lpips
 from core.jobs import JobControl
+from core.latents.codes import CodeSpace
 from core.stylegan import images_to_uint8, load_generator
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
