@@ -1,4 +1,5 @@
-"""`load_generator`: NVIDIA network pickles and rosinality checkpoints, read safely.
+"""`load_generator`: NVIDIA network pickles and rosinality checkpoints (also the decoder
+`decoder.*` of an encoder4editing checkpoint), read safely.
 
 Both formats end up as an NVIDIA-named state dict plus the few architecture facts
 that tensors cannot tell (mapping lr multiplier, conv_clamp, fp16 blocks). The
@@ -33,7 +34,7 @@ class CheckpointContents:
     """An NVIDIA-named state dict and the architecture facts it does not carry."""
 
     state: dict[str, torch.Tensor]
-    format: str  # "nvidia-pickle" | "rosinality"
+    format: str  # "nvidia-pickle" | "rosinality" | "e4e"
     mapping_lr_multiplier: float = 0.01
     conv_clamp: float | None = None
     fp16_resolutions: frozenset[int] = field(default_factory=frozenset)
@@ -173,6 +174,9 @@ def _refuse_unsupported_nvidia(path: Path, network: PersistentObject) -> None:
 def _read_rosinality(path: Path) -> CheckpointContents:
     # Training checkpoints carry their argparse settings; a Namespace only holds data.
     data = load_torch_file(path, safe_globals=[argparse.Namespace])
+    source_format = "rosinality"
+    if isinstance(data, dict) and "g_ema" not in data and isinstance(data.get("state_dict"), dict):
+        data, source_format = _e4e_decoder(path, data), "e4e"
     if not isinstance(data, dict) or not isinstance(data.get("g_ema"), dict):
         found = sorted(map(str, data)) if isinstance(data, dict) else type(data).__name__
         raise CheckpointError(path, f"no g_ema state dict in the checkpoint; found {found}")
@@ -183,8 +187,24 @@ def _read_rosinality(path: Path) -> CheckpointContents:
     latent_avg = data.get("latent_avg")
     if isinstance(latent_avg, torch.Tensor):
         state["mapping.w_avg"] = latent_avg.reshape(-1).float()
-    return CheckpointContents(state=state, format="rosinality",
+    return CheckpointContents(state=state, format=source_format,
                               has_w_avg=isinstance(latent_avg, torch.Tensor))
+
+
+def _e4e_decoder(path: Path, data: dict) -> dict:
+    """encoder4editing's checkpoint (`state_dict` with `encoder.*` and `decoder.*`) as a
+    rosinality one: the decoder is rosinality's generator, and `latent_avg` ([num_ws, 512],
+    one row repeated, as e4e's training stores it; or [512]) is its mean W."""
+    decoder = {key[len("decoder."):]: value for key, value in data["state_dict"].items()
+               if isinstance(key, str) and key.startswith("decoder.")}
+    if not decoder:
+        raise CheckpointError(path, "the checkpoint's state_dict has no decoder.* generator "
+                                    "(an encoder file without its StyleGAN2 decoder?)")
+    latent_avg = data.get("latent_avg")
+    if isinstance(latent_avg, torch.Tensor) and latent_avg.ndim == 2:
+        rows_equal = latent_avg.shape[0] > 0 and bool((latent_avg == latent_avg[:1]).all())
+        latent_avg = latent_avg[0] if rows_equal else None  # otherwise estimated as usual
+    return {"g_ema": decoder, "latent_avg": latent_avg}
 
 
 def _first_line(exc: BaseException) -> str:
