@@ -1,22 +1,39 @@
-"""ChunkyGAN inversion: one latent code per chunk, soft masks, one batched render per step.
+"""ChunkyGAN inversion: one latent code per chunk, soft masks, a job that stops at once.
 
-    job = InversionJob(generator, target, masks, settings, loss)
+    control = JobControl()
+    job = InversionJob(generator, target, masks, settings, loss, control=control)
     for progress in job.run():        # yields after every step
-        ...                           # job.stop() / job.add_steps(n) / job.set_masks(m)
+        ...                           # control.stop() (or job.stop()) from any thread
     result = job.result()
 
 `run()` returns when the planned steps are done or a stop was requested; calling it
-again resumes exactly where it stopped (the optimiser state, the schedule and the
-step counter live in the job). Commands may come from another thread: they are queued
-and applied between steps.
+again resumes exactly where it stopped (the optimiser state and the step counter live
+in the job). The job looks at the control between chunk passes and between the forward
+and the backward pass, so a stop takes at most one chunk pass; the unfinished step is
+dropped (the codes stay those of the last full step).
+
+A step's gradient. The composite O = Σ_i G(z_i)·s_i + I·s_photo is linear in each
+chunk's image, so dL/dz_i is G's backward pass of dL/dO·s_i (plus the regulariser's).
+- "batched": every chunk in one synthesis call and one backward pass; it keeps the
+  activations of all chunks at once (~3.4 GB per chunk at 1024² on the CPU).
+- "per_chunk": chunk 0 is rendered with gradients, the others without keeping any
+  activations; the loss gives dL/dO (and the masks' gradient); then chunk 0 is
+  backpropagated and each other chunk rendered again, with gradients, and
+  backpropagated. The same gradients for the memory of one chunk and n-1 more forwards.
+"auto" takes batched when every chunk's activations fit (`core.invert.memory`).
+
+The preview is the composite the step computed anyway (it shows the codes the step
+started from, the ones its losses describe); `seconds` is the wall time of the steps
+including previews and the final render.
 """
 
 from __future__ import annotations
 
-import queue
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 import torch
@@ -24,9 +41,22 @@ import torch
 from core.errors import InvalidInputError
 from core.invert.losses import ReconstructionLoss
 from core.invert.masks import COVERAGES, ChunkMasks, Coverage, check_masks, composite
+from core.invert.memory import (
+    GRADIENT_MODES,
+    GradientMode,
+    activation_bytes_per_chunk,
+    available_bytes,
+    choose_gradient_mode,
+    freed_memory_kept,
+)
 from core.invert.schedule import LrSchedule
+from core.jobs import JobControl, control_or_new
 from core.latents.codes import SPACES, ChunkCode, CodeSpace, Space
 from core.stylegan import Generator, images_to_uint8
+
+Autocast = Literal["off", "bf16", "fp16"]
+AUTOCASTS: tuple[Autocast, ...] = get_args(Autocast)
+_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -45,6 +75,8 @@ class InversionSettings:
     preview_every_seconds: float = 1.0
     preview_size: int = 256
     force_fp32: bool = False  # on CUDA the top blocks run in fp16 unless this is set
+    gradient_mode: GradientMode = "auto"  # see the module notes
+    autocast: Autocast = "off"  # mixed precision for the generator: bf16 (CPU, CUDA), fp16 (CUDA)
 
     def __post_init__(self) -> None:
         if self.space not in SPACES:
@@ -55,6 +87,12 @@ class InversionSettings:
             raise InvalidInputError("The number of steps cannot be negative.")
         if self.lambda_reg < 0 or self.lambda_mask < 0:
             raise InvalidInputError("Regulariser weights cannot be negative.")
+        if self.gradient_mode not in GRADIENT_MODES:
+            raise InvalidInputError(f"Unknown gradient mode {self.gradient_mode!r}; use one of "
+                                    f"{GRADIENT_MODES}.")
+        if self.autocast not in AUTOCASTS:
+            raise InvalidInputError(f"Unknown autocast {self.autocast!r}; use one of "
+                                    f"{AUTOCASTS}.")
 
 
 @dataclass
@@ -80,19 +118,25 @@ class InversionResult:
     losses: dict[str, float] = field(default_factory=dict)
 
 
+class _StepStopped(Exception):
+    """A stop request seen inside a step: the step is dropped."""
+
+
 class InversionJob:
     def __init__(self, generator: Generator, target: torch.Tensor, masks: torch.Tensor,
                  settings: InversionSettings, loss: ReconstructionLoss, *,
-                 initial_codes: list[ChunkCode] | None = None):
+                 initial_codes: list[ChunkCode] | None = None,
+                 control: JobControl | None = None):
         self.generator, self.settings, self.loss = generator, settings, loss
+        self.control = control_or_new(control)
         self.device = generator.w_avg.device
         self.codes_space = CodeSpace(generator)
         self.target = _check_target(target, generator).to(self.device)
         user_masks = check_masks(torch.as_tensor(masks), generator.img_resolution)
-        self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self.step = 0
         self.seconds = 0.0
         self.schedule = LrSchedule(settings.learning_rate, settings.steps)
+        self._autocast_dtype = _autocast_dtype(settings.autocast, self.device)
 
         start = initial_codes or [self.codes_space.mean_code(settings.space)
                                   for _ in range(user_masks.shape[0])]
@@ -106,46 +150,57 @@ class InversionJob:
             self.codes.append(ChunkCode(code.space, value))
         self.code_optimizer = torch.optim.Adam([c.value for c in self.codes],
                                                lr=settings.learning_rate, betas=(0.9, 0.999))
-        self._set_masks(user_masks)
+        self.masks = ChunkMasks(user_masks.to(self.device), settings.coverage,
+                                optimise=settings.optimise_masks, grid=settings.mask_grid)
+        self.mask_optimizer = (torch.optim.Adam([self.masks.logits],
+                                                lr=settings.mask_learning_rate)
+                               if settings.optimise_masks else None)
+        self.gradient_mode = choose_gradient_mode(
+            settings.gradient_mode, len(self.codes), activation_bytes_per_chunk(generator),
+            available_bytes(self.device) if settings.gradient_mode == "auto" else None)
         self.last_losses: dict[str, float] = {}
-
-    # -- commands (thread-safe: applied between steps) ---------------------------------
+        self._last_output: torch.Tensor | None = None  # the last step's composite
+        self._images: torch.Tensor | None = None  # per-chunk renders, reused every step
+        self._rendered: tuple[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None
 
     def stop(self) -> None:
-        self._commands.put(("stop", None))
-
-    def add_steps(self, extra: int) -> None:
-        self._commands.put(("add_steps", int(extra)))
-
-    def set_masks(self, masks: torch.Tensor) -> None:
-        self._commands.put(("set_masks", masks))
-
-    # -- running --------------------------------------------------------------------------
+        """Ask run() to stop within one chunk pass; safe from any thread."""
+        self.control.stop()
 
     @property
     def total_steps(self) -> int:
         return self.schedule.total_steps
 
+    # -- running --------------------------------------------------------------------------
+
     def run(self) -> Iterator[InversionProgress]:
-        """Optimise until the planned steps are done or stop() is called; resumable."""
+        """Optimise until the planned steps are done or a stop is requested; resumable."""
         s = self.settings
         last_preview_time = time.monotonic()
-        while True:
-            if self._apply_commands():
-                yield self._progress(stopped=True)
-                return
-            if self.step >= self.total_steps:
-                yield self._progress(finished=True, with_preview=True)
-                return
-            started = time.perf_counter()
-            losses = self._optimisation_step()
-            self.seconds += time.perf_counter() - started
-            self.last_losses = losses
-            due = (self.step % max(s.preview_every_steps, 1) == 0
-                   or time.monotonic() - last_preview_time >= s.preview_every_seconds)
-            if due:
-                last_preview_time = time.monotonic()
-            yield self._progress(with_preview=due)
+        with freed_memory_kept():
+            while True:
+                started = time.perf_counter()
+                if self.control.stop_requested:
+                    yield self._stopped(started)
+                    return
+                if self.step >= self.total_steps:
+                    output = self.render()[0]  # cached: result() uses the same render
+                    preview = self._preview(output)
+                    self.seconds += time.perf_counter() - started
+                    yield self._progress(preview=preview, finished=True)
+                    return
+                try:
+                    self.last_losses = self._optimisation_step()
+                except _StepStopped:
+                    yield self._stopped(started)
+                    return
+                preview = None
+                if (self.step % max(s.preview_every_steps, 1) == 0
+                        or time.monotonic() - last_preview_time >= s.preview_every_seconds):
+                    last_preview_time = time.monotonic()
+                    preview = self._preview(self._last_output)
+                self.seconds += time.perf_counter() - started
+                yield self._progress(preview=preview)
 
     def run_to_end(self) -> InversionResult:
         for _ in self.run():
@@ -160,35 +215,124 @@ class InversionJob:
         if self.mask_optimizer is not None:
             for group in self.mask_optimizer.param_groups:
                 group["lr"] = s.mask_learning_rate * lr / max(s.learning_rate, 1e-12)
-        images = self.codes_space.render(self.codes, force_fp32=s.force_fp32)
+        self._zero_grad()
+        try:
+            if self.gradient_mode == "batched":
+                parts = self._batched_gradients()
+            else:
+                parts = self._per_chunk_gradients()
+        except _StepStopped:
+            self._zero_grad()  # a partial gradient must not leak into the next step
+            raise
+        self.code_optimizer.step()
+        if self.mask_optimizer is not None:
+            self.mask_optimizer.step()
+        self.step += 1
+        return {k: float(v.detach()) for k, v in parts.items()}
+
+    def _batched_gradients(self) -> dict[str, torch.Tensor]:
+        with self._precision():
+            images = self.codes_space.render(self.codes, force_fp32=self.settings.force_fp32)
+        chunk, photo = self.masks()
+        output = composite(images.float(), chunk, photo, self.target)
+        reg = sum(self.codes_space.regulariser(c) for c in self.codes)
+        total, parts = self._objective(output, chunk, reg)
+        self._checkpoint()  # between the forward and the backward pass
+        total.backward()
+        self._last_output = output.detach()
+        return parts
+
+    def _per_chunk_gradients(self) -> dict[str, torch.Tensor]:
+        s = self.settings
+        n = len(self.codes)
+        if self._images is None:
+            r = self.generator.img_resolution
+            self._images = torch.empty(n, self.generator.img_channels, r, r,
+                                       device=self.device)
+        images = self._images
+        self._checkpoint()
+        first = self._render_chunk(0)  # its graph is kept: no second pass for chunk 0
+        images[0] = first[0].detach()
+        with torch.no_grad():
+            for i in range(1, n):
+                self._checkpoint()
+                images[i] = self._render_chunk(i)[0]
         chunk, photo = self.masks()
         output = composite(images, chunk, photo, self.target)
+        if not output.requires_grad:  # fixed masks: O itself is where backward starts
+            output.requires_grad_(True)
+        output.retain_grad()
+        with torch.no_grad():
+            reg = sum(self.codes_space.regulariser(c) for c in self.codes)
+        total, parts = self._objective(output, chunk, reg)
+        self._checkpoint()  # between the forward and the backward passes
+        total.backward()  # dL/dO, and the masks' whole gradient
+        grad_output = output.grad
+        weights = chunk.detach()
+        for i in range(n):
+            if i > 0:
+                self._checkpoint()
+                image = self._render_chunk(i)
+            else:
+                image = first
+            surrogate = (image * (grad_output * weights[i])).sum()  # <dL/dO·s_i, G(z_i)>
+            surrogate = surrogate + s.lambda_reg * self.codes_space.regulariser(self.codes[i])
+            surrogate.backward()
+            del image, surrogate
+        self._last_output = output.detach()
+        return parts
+
+    def _objective(self, output: torch.Tensor, chunk: torch.Tensor, reg: torch.Tensor):
+        """(total, parts): reconstruction + λ_reg·reg (+ λ_mask·mask drift)."""
+        s = self.settings
         total, parts = self.loss(output, self.target)
-        reg = sum(self.codes_space.regulariser(c) for c in self.codes)
         total = total + s.lambda_reg * reg
         parts = dict(parts, reg=reg)
         if self.mask_optimizer is not None:
             mask_term = self.masks.penalty(chunk)
             total = total + s.lambda_mask * mask_term
             parts["mask"] = mask_term
+        return total, {"total": total, **parts}
+
+    def _render_chunk(self, i: int) -> torch.Tensor:
+        with self._precision():
+            image = self.codes_space.render([self.codes[i]], force_fp32=self.settings.force_fp32)
+        return image.float()
+
+    def _precision(self):
+        if self._autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self._autocast_dtype)
+
+    def _checkpoint(self) -> None:
+        if self.control.stop_requested:
+            raise _StepStopped
+
+    def _zero_grad(self) -> None:
         self.code_optimizer.zero_grad(set_to_none=True)
         if self.mask_optimizer is not None:
             self.mask_optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        self.code_optimizer.step()
-        if self.mask_optimizer is not None:
-            self.mask_optimizer.step()
-        self.step += 1
-        return {"total": total.item(), **{k: v.item() for k, v in parts.items()}}
 
     # -- results --------------------------------------------------------------------------
 
     @torch.no_grad()
     def render(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(composite [1,C,R,R], chunk images [n,C,R,R], chunk weights [n,R,R]) right now."""
-        images = self.codes_space.render(self.codes, force_fp32=self.settings.force_fp32)
+        """(composite [1,C,R,R], chunk images [n,C,R,R], chunk weights [n,R,R]) right now.
+
+        Rendered once per state of the codes (one chunk at a time in per_chunk mode).
+        """
+        if self._rendered is not None and self._rendered[0] == self.step:
+            return self._rendered[1]
+        if self.gradient_mode == "batched":
+            with self._precision():
+                images = self.codes_space.render(self.codes,
+                                                 force_fp32=self.settings.force_fp32).float()
+        else:
+            images = torch.cat([self._render_chunk(i) for i in range(len(self.codes))])
         chunk, photo = self.masks()
-        return composite(images, chunk, photo, self.target), images, chunk[:, 0]
+        rendered = (composite(images, chunk, photo, self.target), images, chunk[:, 0])
+        self._rendered = (self.step, rendered)
+        return rendered
 
     def result(self) -> InversionResult:
         output, images, weights = self.render()
@@ -198,46 +342,38 @@ class InversionJob:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _set_masks(self, user_masks: torch.Tensor) -> None:
-        s = self.settings
-        if user_masks.shape[0] != len(self.codes):
-            raise InvalidInputError(f"{user_masks.shape[0]} masks for {len(self.codes)} chunks.")
-        self.masks = ChunkMasks(user_masks.to(self.device), s.coverage,
-                                optimise=s.optimise_masks, grid=s.mask_grid)
-        self.mask_optimizer = (torch.optim.Adam([self.masks.logits], lr=s.mask_learning_rate)
-                               if s.optimise_masks else None)
+    def _stopped(self, started: float) -> InversionProgress:
+        """Honour a stop: the control is cleared so that run() again goes on."""
+        self.control.acknowledge()
+        preview = self._preview(self._last_output) if self._last_output is not None else None
+        self.seconds += time.perf_counter() - started
+        return self._progress(preview=preview, stopped=True)
 
-    def _apply_commands(self) -> bool:
-        """Apply queued commands; True when a stop was requested."""
-        stop = False
-        while True:
-            try:
-                command, arg = self._commands.get_nowait()
-            except queue.Empty:
-                return stop
-            if command == "stop":
-                stop = True
-            elif command == "add_steps":
-                self.schedule.extend(arg, at_step=self.step)
-            elif command == "set_masks":
-                self._set_masks(check_masks(torch.as_tensor(arg),
-                                            self.generator.img_resolution))
-
-    def _progress(self, *, finished=False, stopped=False, with_preview=False):
-        preview = self._preview() if with_preview or finished or stopped else None
+    def _progress(self, *, preview: np.ndarray | None, finished=False, stopped=False):
         return InversionProgress(step=self.step, total_steps=self.total_steps,
                                  losses=dict(self.last_losses),
                                  learning_rate=self.schedule.lr(max(self.step - 1, 0)),
                                  elapsed_seconds=self.seconds, preview=preview,
                                  finished=finished, stopped=stopped)
 
-    @torch.no_grad()
-    def _preview(self) -> np.ndarray:
-        output = self.render()[0]
+    def _preview(self, output: torch.Tensor) -> np.ndarray:
         size = min(self.settings.preview_size, output.shape[-1])
         if output.shape[-1] > size:
             output = torch.nn.functional.interpolate(output, size=(size, size), mode="area")
         return images_to_uint8(output)[0]
+
+
+def _autocast_dtype(autocast: Autocast, device: torch.device) -> torch.dtype | None:
+    if autocast == "off":
+        return None
+    if device.type not in ("cpu", "cuda"):
+        raise InvalidInputError(f"Mixed precision is available on the CPU and CUDA, not on "
+                                f"{device.type}; set autocast to off.")
+    if autocast == "fp16" and device.type != "cuda":
+        raise InvalidInputError("fp16 autocast needs a CUDA device; on the CPU use bf16.")
+    if autocast == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise InvalidInputError("This GPU has no bf16 support; use fp16 autocast.")
+    return _AUTOCAST_DTYPES[autocast]
 
 
 def _check_target(target: torch.Tensor, generator: Generator) -> torch.Tensor:
