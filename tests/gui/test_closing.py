@@ -93,16 +93,22 @@ def test_close_during_a_job_ends_in_bounded_time(qtbot, tmp_path, photo, kind):
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(1))
     timer.start(20)
+    shown = []
+    window.show_message = lambda text, error=False: shown.append(text)
     began = time.monotonic()
     window.close()
     elapsed = time.monotonic() - began
     timer.stop()
+    print(f"closing during {kind}: {elapsed:.2f} s")
     assert window.close_state == "closed" and not window.isVisible()
     assert elapsed < CLOSE_BOUND_S
     assert task.finished and task.state in ("done", "cancelled", "failed")
     assert not TaskThread.running_workers()
     if elapsed > 0.2:  # the window kept processing events while it waited
         assert ticks
+    if kind in ("inversion", "hair"):  # what it waits for, in the user's words
+        what = {"inversion": "the inversion", "hair": "the hair transfer"}[kind]
+        assert any(text.startswith("Stopping") and what in text for text in shown), shown
 
 
 STUCK_SCRIPT = r"""
