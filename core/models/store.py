@@ -166,7 +166,8 @@ class ModelStore:
     ) -> Generator[DownloadProgress, None, Path]:
         """Download an asset into the store, yielding progress; returns its path.
 
-        An installed asset is not fetched again unless `force` is true.
+        An installed asset is not fetched again unless `force` is true. A stop through
+        `control` raises `JobCancelled` and keeps the `.part` file for a later resume.
         """
         status = self.status(asset_id)
         asset = status.asset
