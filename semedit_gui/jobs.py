@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from core import workflows
+from core.errors import InvalidInputError
 from core.imageio import decode_photo, load_photo
 from core.models.loaded import LoadedModels
 from core.project import Document
 from core.workflows import AutoChunks, HairOutcome, InversionOutcome, OpenedPhoto
+from core.workflows.progress import relay
 
 __all__ = ["AutoChunks", "ExportRequest", "HairOutcome", "InversionOutcome",
            "InversionUpdate", "OpenedPhoto", "auto_chunks", "check_generator", "export",
@@ -110,7 +112,7 @@ def invert(snapshot: Document, settings, *, loss_kind: str = "lpips", pti_steps:
     def work(models: LoadedModels, task) -> InversionOutcome:
         run = workflows.invert(models, snapshot, settings, loss_kind=loss_kind,
                                pti_steps=pti_steps, resume=resume, control=task.control)
-        return (yield from _relayed(run, lambda p: InversionUpdate(p.stage, p)))
+        return (yield from relay(run, lambda p: InversionUpdate(p.stage, p)))
     return work
 
 
@@ -120,8 +122,6 @@ def hair_transfer(snapshot: Document, hair_photo: Path, settings, *,
     fitting, the first time, then the transfer's stages). `hair_mask_a`, e.g. the
     document's "hair" chunk, and `hair_mask_b` replace Segment Anything for that photo."""
     def work(models: LoadedModels, task) -> HairOutcome:
-        from core.errors import InvalidInputError
-
         if snapshot.photo_bytes is None:
             raise InvalidInputError("This project holds no original photo to put new hair "
                                     "on.")
@@ -139,12 +139,3 @@ def hair_blend(result: workflows.HairTransfer, t: float):
         return t, workflows.hair_blend(models, result, t)
     return work
 
-
-def _relayed(workflow, wrap):
-    """Yield `wrap(progress)` for each step of `workflow`; returns its result."""
-    while True:
-        try:
-            progress = next(workflow)
-        except StopIteration as finished:
-            return finished.value
-        yield wrap(progress)
