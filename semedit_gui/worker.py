@@ -301,6 +301,7 @@ class TaskThread(QThread):
                 break
             if not self._accepting and not task.must_finish:
                 # Taken while the UI thread was emptying the queue: never started.
+                task._done.set()
                 task._relay.emit("cancelled", None)
                 continue
             with self._lock:
