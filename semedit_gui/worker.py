@@ -74,7 +74,6 @@ class RelayedWork(QObject):
         self.seconds = 0.0
         self.control = JobControl()  # core's stop flag, handed to the workflow
         self.state = "queued"  # JOB_STATES; changed on the UI thread only
-        self._done = threading.Event()
         self._relay.connect(self._deliver)
 
     def stop(self) -> None:
@@ -90,7 +89,6 @@ class RelayedWork(QObject):
 
     def end_unstarted(self) -> None:
         """End a task that will never run (dropped from a queue): cancelled, once."""
-        self._done.set()
         self._deliver("cancelled", None)
 
     def _set_state(self, state: str) -> None:
@@ -101,11 +99,6 @@ class RelayedWork(QObject):
     @property
     def stop_requested(self) -> bool:
         return self.control.stop_requested
-
-    @property
-    def done(self) -> bool:
-        """True once the work has finished (its signals may still be queued)."""
-        return self._done.is_set()
 
     def _run(self, call: Callable[[], Any]) -> None:
         """On the work thread: run `call` (a result, or a generator of progress that
@@ -127,7 +120,6 @@ class RelayedWork(QObject):
             self.error = describe_error(error, self.name)
             kind, payload = "failed", self.error
         self.seconds = time.perf_counter() - started
-        self._done.set()
         self._relay.emit(kind, payload)
 
     @Slot(str, object)
@@ -301,7 +293,6 @@ class TaskThread(QThread):
                 break
             if not self._accepting and not task.must_finish:
                 # Taken while the UI thread was emptying the queue: never started.
-                task._done.set()
                 task._relay.emit("cancelled", None)
                 continue
             with self._lock:
