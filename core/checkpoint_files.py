@@ -405,7 +405,8 @@ def read_npy_bytes(raw: bytes, *, limit: int, kinds: str = NUMERIC_KINDS) -> np.
             raise ArrayFileError(f"npy format version {version} is not supported")
     except ArrayFileError:
         raise
-    except (ValueError, EOFError, OSError, SyntaxError) as error:
+    except Exception as error:  # numpy's header parser raises ValueError, SyntaxError,
+        # tokenize.TokenError, ... for damaged headers: all mean the same here
         raise ArrayFileError(f"it is not a valid .npy array ({error})") from error
     if dtype.hasobject:
         raise ArrayFileError("it holds Python objects, which are not allowed")
