@@ -42,9 +42,10 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Call `write(stream)` on a temporary file beside `path`, fsync it, rename it over `path`.
 
     A crash or an error leaves `path` as it was and no temporary file behind (a killed
-    process leaves one, which `remove_stale_parts` deletes later); errors (OSError, or
-    whatever `write` raises) reach the caller, who words them for the user.
+    process leaves one, which the next write into the folder deletes); errors (OSError,
+    or whatever `write` raises) reach the caller, who words them for the user.
     """
+    remove_stale_parts(path.parent)
     # open(..., "xb") rather than mkstemp so the file gets the usual umask permissions.
     temporary = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.part"
     try:
@@ -127,14 +128,16 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def remove_stale_parts(folder: Path, *, now: float | None = None) -> list[Path]:
+def remove_stale_parts(folder: Path, *, downloads: bool = False,
+                       now: float | None = None) -> list[Path]:
     """Delete what interrupted writes left in `folder`; returns the files removed.
 
     - `.NAME.<pid>-<hex>.part` of `write_atomically` whose process is gone (SIGKILL, power
       loss), or older than STALE_TEMPORARY_SECONDS;
-    - empty download `NAME.part` files older than STALE_EMPTY_PART_SECONDS (a non-empty
+    - with `downloads` (for the models folder only: elsewhere a `.part` may be the user's),
+      empty download `NAME.part` files older than STALE_EMPTY_PART_SECONDS (a non-empty
       one is kept: a download resumes from it).
-    Files it cannot remove are left alone; this never raises for them.
+    Files it cannot remove are left alone; this never raises.
     """
     now = time.time() if now is None else now
     removed: list[Path] = []
@@ -157,7 +160,7 @@ def remove_stale_parts(folder: Path, *, now: float | None = None) -> list[Path]:
             pid = match.group("pid")
             stale = age > STALE_TEMPORARY_SECONDS or (pid is not None and not _alive(int(pid)))
         else:
-            stale = info.st_size == 0 and age > STALE_EMPTY_PART_SECONDS
+            stale = downloads and info.st_size == 0 and age > STALE_EMPTY_PART_SECONDS
         if stale:
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)

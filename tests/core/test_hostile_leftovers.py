@@ -27,8 +27,8 @@ def test_a_save_killed_midway_leaves_a_part_that_the_next_run_removes(tmp_path):
     assert len(leftovers) == 1 and leftovers[0].name.startswith(".out.png.")
     assert not target.exists()
 
-    assert remove_stale_parts(tmp_path) == leftovers
-    assert list(tmp_path.iterdir()) == []
+    write_atomically(tmp_path / "next.png", lambda stream: stream.write(b"next run"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["next.png"]
 
 
 def test_a_save_in_progress_in_a_live_process_is_kept(tmp_path):
@@ -50,9 +50,10 @@ def test_empty_download_parts_go_once_stale_and_resumable_ones_stay(tmp_path):
     resumable.write_bytes(b"first bytes")
     unrelated = tmp_path / "notes.txt"
     unrelated.write_text("keep")
-    assert remove_stale_parts(tmp_path) == []  # just written: a download may be starting
+    assert remove_stale_parts(tmp_path, downloads=True) == []  # a download may be starting
     later = time.time() + STALE_EMPTY_PART_SECONDS + 1
-    assert remove_stale_parts(tmp_path, now=later) == [empty]
+    assert remove_stale_parts(tmp_path, now=later) == []  # not the models folder: kept
+    assert remove_stale_parts(tmp_path, downloads=True, now=later) == [empty]
     assert resumable.exists() and unrelated.exists()
 
 
