@@ -19,19 +19,25 @@ from core.errors import InvalidInputError, SemeditError
 from core.resources import resource_path
 
 MANIFEST_FORMAT = 1
-KINDS = ("generator", "sam", "vgg")
+KINDS = ("generator", "sam", "vgg", "encoder")
 GENERATOR_FORMATS = ("nvidia-pickle",)
+ENCODER_FORMATS = ("e4e",)
+# "download": SemEdit fetches `urls`. "import": `urls` are pages a person opens in a browser
+# (a Google Drive share, say, that serves an HTML page to programs); the file is then
+# imported, and `download` refuses with that sentence instead of fetching a web page.
+OBTAIN_WAYS = ("download", "import")
 SAM_VARIANTS = ("vit_b", "vit_l", "vit_h")
 
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _HEX_PATTERN = re.compile(r"^[0-9a-f]+$")
 
 _COMMON_REQUIRED = ("id", "kind", "filename", "urls", "size", "sha256", "licence", "description")
-_COMMON_OPTIONAL = ("sha256_prefix", "md5_prefix", "default", "source")
+_COMMON_OPTIONAL = ("sha256_prefix", "md5_prefix", "default", "source", "obtain")
 _KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "generator": ("resolution", "domain", "format", "codebase"),
     "sam": ("variant",),
     "vgg": (),
+    "encoder": ("resolution", "domain", "format", "codebase"),
 }
 
 
@@ -60,13 +66,19 @@ class Asset:
     md5_prefix: str | None = None
     default: bool = False
     source: str | None = None
-    # generators
+    obtain: str = "download"
+    # generators and encoders (the generator an encoder was trained for)
     resolution: int | None = None
     domain: str | None = None
     format: str | None = None
     codebase: str | None = None
     # sam
     variant: str | None = None
+
+    @property
+    def downloadable(self) -> bool:
+        """False when the file must be fetched by a person and imported (`obtain: import`)."""
+        return self.obtain == "download"
 
     @property
     def has_official_hash(self) -> bool:
@@ -193,6 +205,7 @@ def _parse_asset(entry: Any, where: str, require_https: bool) -> Asset:
         md5_prefix=_hex(entry, "md5_prefix", where, max_length=31),
         default=_bool(entry, "default", where),
         source=_optional_text(entry, "source", where),
+        obtain=_obtain(entry, where),
         resolution=_optional_int(entry, "resolution", where, minimum=4),
         domain=_optional_text(entry, "domain", where),
         format=_optional_text(entry, "format", where),
@@ -214,6 +227,15 @@ def _check_kind_fields(asset: Asset, where: str) -> None:
         if asset.format not in GENERATOR_FORMATS:
             raise ManifestError(
                 f"{where}: 'format' must be one of {', '.join(GENERATOR_FORMATS)}, "
+                f"not {asset.format!r}."
+            )
+    elif asset.kind == "encoder":
+        if asset.resolution is None or asset.resolution & (asset.resolution - 1):
+            raise ManifestError(f"{where}: an encoder needs the power-of-two 'resolution' of "
+                                "its generator.")
+        if asset.format not in ENCODER_FORMATS:
+            raise ManifestError(
+                f"{where}: 'format' must be one of {', '.join(ENCODER_FORMATS)}, "
                 f"not {asset.format!r}."
             )
     elif asset.kind == "sam" and asset.variant not in SAM_VARIANTS:
@@ -317,6 +339,14 @@ def _optional_text(entry: Mapping[str, Any], key: str, where: str) -> str | None
     if entry.get(key) is None:
         return None
     return _text(entry, key, where)
+
+
+def _obtain(entry: Mapping[str, Any], where: str) -> str:
+    value = entry.get("obtain", "download")
+    if value not in OBTAIN_WAYS:
+        raise ManifestError(f"{where}: 'obtain' must be one of {', '.join(OBTAIN_WAYS)}, "
+                            f"not {value!r}.")
+    return value
 
 
 def _bool(entry: Mapping[str, Any], key: str, where: str) -> bool:

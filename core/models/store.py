@@ -19,6 +19,7 @@ from typing import Any
 
 from core.errors import (
     ChecksumError,
+    DownloadError,
     InvalidInputError,
     ModelMissingError,
     SemeditError,
@@ -174,6 +175,12 @@ class ModelStore:
         if status.installed and not force:
             yield DownloadProgress(status.size_on_disk or 0, status.size_on_disk, 0.0)
             return status.path
+        if not asset.downloadable:  # its address is a page for a person, not a file
+            raise DownloadError(
+                f"{asset.id} cannot be downloaded by SemEdit: open {asset.urls[0]} in a web "
+                f"browser, save {asset.filename}, then import it (semedit models import "
+                f"{asset.id} FILE, or Import in the Models dialog)."
+            )
         recorded = self._recorded_sha256(asset)
         try:
             sha256 = yield from download(

@@ -43,6 +43,7 @@ PURPOSES = {
     "generator": "Inversion and editing",
     "sam": "Automatic chunks and click selection",
     "vgg": "Inversion quality (LPIPS)",
+    "encoder": "Quick first guess of an inversion (e4e)",
 }
 _PROGRESS_STEPS = 1000
 JOIN_TIMEOUT_S = 2.0  # how long closing waits for a cancelled download's thread
@@ -349,13 +350,17 @@ class ModelManagerDialog(QDialog):
                  f"File: {_escape(str(status.path))}"]
         if asset.source:
             lines.insert(2, f"Source: {_escape(asset.source)}")
+        if not asset.downloadable:
+            lines.insert(2, f"Get it: open {_escape(asset.urls[0])} in a web browser, "
+                            "save the file, then Import it.")
         self.details_label.setText("<br>".join(lines))
 
     def _update_buttons(self) -> None:
         status = self.selected_status()
         idle = not self.busy and status is not None
         failed_verify = status is not None and self._verified.get(status.asset.id) is False
-        can_download = status is not None and (not status.installed or failed_verify)
+        can_download = status is not None and status.asset.downloadable and (
+            not status.installed or failed_verify)
         self.download_button.setEnabled(idle and can_download)
         if status is not None and status.state == "partial":
             self.download_button.setText("Resume download")
