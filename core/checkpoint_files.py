@@ -319,9 +319,10 @@ MAX_TORCH_FILE_BYTES = 8 << 30
 
 
 def load_torch_file(path: Path, *, safe_globals: Iterable[Any] = (),
-                    limit: int = MAX_TORCH_FILE_BYTES) -> Any:
+                    limit: int = MAX_TORCH_FILE_BYTES, map_location: Any = "cpu") -> Any:
     """What `torch.save` wrote to `path`, read by torch's restricted unpickler after the
-    scan above; CheckpointError naming the file for anything else."""
+    scan above; CheckpointError naming the file for anything else (a missing file
+    included: callers that offer a download check `path.exists()` first)."""
     import torch  # not at the top: the array readers must not need torch
 
     try:
@@ -356,7 +357,7 @@ def load_torch_file(path: Path, *, safe_globals: Iterable[Any] = (),
             with torch.serialization.safe_globals(list(safe_globals)), \
                     warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # torch's notes on protocols
-                return torch.load(stream, map_location="cpu", weights_only=True)
+                return torch.load(stream, map_location=map_location, weights_only=True)
         except pickle.UnpicklingError as error:
             raise CheckpointError(path, "refused: the file holds Python objects other than "
                                         f"tensors ({torch_error_reason(error)})") from error
