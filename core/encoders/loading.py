@@ -55,9 +55,12 @@ def encoder_from_state(path: Path, state: dict[str, torch.Tensor],
                                     f"[{config.num_ws}, {config.w_dim}] or [{config.w_dim}]")
     if not torch.isfinite(latent_avg).all():
         raise CheckpointError(path, "latent_avg holds values that are not finite")
-    network = Encoder4Editing(config)
+    # Built on the meta device and given the file's tensors: no second copy of ~1 GB of
+    # weights, and no random initialisation that would be overwritten at once.
+    with torch.device("meta"):
+        network = Encoder4Editing(config)
     network.load_state_dict({k: v.float() if v.is_floating_point() else v
-                             for k, v in state.items()})
+                             for k, v in state.items()}, assign=True)
     return E4EEncoder(network, latent_avg.float()).eval().requires_grad_(False)
 
 

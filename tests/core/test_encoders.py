@@ -162,6 +162,18 @@ def test_load_generator_reads_the_decoder_of_an_e4e_file(tmp_path):
     assert encoder.num_ws == g.num_ws and encoder.w_dim == g.w_dim
 
 
+def test_e4e_latent_avg_with_unequal_rows_is_not_taken_as_w_avg(tmp_path):
+    # Training repeats one mean W; rows that differ are no mean W, so it is estimated.
+    rosinality = torch.load(DATA / "rosinality_tiny.pt", weights_only=True)
+    latent_avg = rosinality["latent_avg"].repeat(TINY_WIDTHS.num_ws, 1)
+    latent_avg[5] += 1.0
+    path = write_e4e(tmp_path / "e4e.pt", TINY_WIDTHS, latent_avg=latent_avg,
+                     decoder_state=rosinality["g_ema"])
+    g = load_generator(path)
+    assert float((g.w_avg - latent_avg[0]).abs().max()) > 1e-3
+    assert torch.isfinite(g.w_avg).all()
+
+
 def test_load_generator_refuses_an_e4e_file_without_a_decoder(tiny_file):
     with pytest.raises(CheckpointError, match="decoder") as info:
         load_generator(tiny_file)
