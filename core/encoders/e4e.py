@@ -188,6 +188,9 @@ def config_from_state(state: dict[str, torch.Tensor]) -> E4EConfig:
                        if (m := re.fullmatch(r"styles\.(\d+)\.linear\.weight", key)))
     if not style_ids or style_ids != list(range(len(style_ids))):
         raise ValueError("style blocks missing or not numbered styles.0..N")
+    if stem < 1 or min(widths) < SE_REDUCTION:
+        raise ValueError(f"widths {stem}, {list(widths)} are too narrow (each stage needs at "
+                         f"least {SE_REDUCTION} channels for its squeeze-excitation)")
     return E4EConfig(stem_width=stem, stage_widths=widths,  # type: ignore[arg-type]
                      num_ws=len(style_ids))
 

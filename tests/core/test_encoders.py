@@ -289,6 +289,15 @@ def test_lying_widths_are_refused_before_building(tmp_path):
     _refused(_save(tmp_path, data), r"missing encoder\.body\.0\.shortcut_layer\.0\.weight")
 
 
+@pytest.mark.parametrize(("key", "shape"), [("encoder.input_layer.0.weight", (0, 3, 3, 3)),
+                                            ("encoder.body.3.res_layer.1.weight", (8, 16, 3, 3))])
+def test_widths_without_channels_are_refused(tmp_path, key, shape):
+    # A stem of 0 channels, or a stage too narrow for its squeeze-excitation (width // 16).
+    data = _tiny_checkpoint()
+    data["state_dict"][key] = torch.zeros(shape)
+    _refused(_save(tmp_path, data), "too narrow")
+
+
 def test_missing_backbone_unit(tmp_path):
     data = _tiny_checkpoint()
     data["state_dict"] = OrderedDict((k, v) for k, v in data["state_dict"].items()
