@@ -83,9 +83,13 @@ def _ctrl_c_stops(control: JobControl) -> Iterator[None]:
         yield  # signal handlers belong to the main thread
         return
 
+    asked = False  # jobs acknowledge (clear) a stop they honoured, so remember it here
+
     def on_interrupt(signum, frame) -> None:
-        if control.stop_requested:
+        nonlocal asked
+        if asked:
             raise KeyboardInterrupt
+        asked = True
         control.stop()
         print("\nsemedit: stopping after the current step (Ctrl-C again to quit)",
               file=sys.stderr, flush=True)

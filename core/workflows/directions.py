@@ -53,6 +53,6 @@ def _fitted(job, control: JobControl
             ) -> Generator[Progress, None, tuple[list[Direction], bool]]:
     """The job's directions, fitted on the faces labelled until the end or a stop; and
     whether it was stopped."""
-    stopped = yield from drive(job, control, lambda p: FittingProgress(
+    stopped = yield from drive(job, lambda p: FittingProgress(
         "labelling", p.done, p.total, "Labelling faces", faces=p.faces, stopped=p.stopped))
     return job.result(), stopped

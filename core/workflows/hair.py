@@ -168,7 +168,7 @@ def hair_transfer(models: LoadedModels, identity: Photo, hair: Photo,
     job = HairTransferJob(generator, prepared_a, prepared_b, chunks_a, chunks_b, settings,
                           lpips=models.lpips_for(settings.loss), pose_directions=directions,
                           control=control)
-    yield from drive(job, control, lambda p: Progress(
+    yield from drive(job, lambda p: Progress(
         p.stage, p.step, p.total, p.label, overall=p.overall, losses=dict(p.losses),
         preview=p.preview, stopped=p.stopped))
     result = job.result()  # JobCancelled when it was stopped before the end

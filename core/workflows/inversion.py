@@ -98,8 +98,8 @@ def invert(models: LoadedModels, doc: Document, settings: InversionSettings, *,
     input_masks = np.stack([np.asarray(c.mask, np.float32) for c in doc.chunks])
     masks = torch.from_numpy(np.stack(resolve_overlaps(list(input_masks))))
     job = InversionJob(generator, uint8_to_images(doc.aligned, device), masks, settings, loss,
-                       initial_codes=initial)
-    stopped = yield from drive(job, control, lambda p: Progress(
+                       initial_codes=initial, control=control)
+    stopped = yield from drive(job, lambda p: Progress(
         "invert", p.step, p.total_steps, "Inverting", losses=dict(p.losses),
         preview=p.preview, stopped=p.stopped))
     result = job.result()
@@ -108,7 +108,7 @@ def invert(models: LoadedModels, doc: Document, settings: InversionSettings, *,
         pti = PivotalTuningJob(generator, job.target, result.codes, result.masks,
                                settings.coverage, PtiSettings(steps=pti_steps, seed=settings.seed),
                                loss, control=control)
-        stopped = yield from drive(pti, control, lambda p: Progress(
+        stopped = yield from drive(pti, lambda p: Progress(
             "pti", p.step, p.total_steps, "Tuning (PTI)", losses=dict(p.losses),
             stopped=p.stopped))
         pti_weights = pti.tuned_weights()

@@ -1,8 +1,8 @@
 """What a workflow yields while it runs: small immutable progress values.
 
 Every workflow is a generator: it yields `Progress` (or `FittingProgress`) between
-steps and returns a CPU-only result. The core jobs it drives are stopped through the
-caller's `JobControl`, looked at between steps.
+steps and returns a CPU-only result. The core jobs it drives share the caller's
+`JobControl` and look at it between their steps.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
-
-from core.jobs import JobControl
 
 
 @dataclass(frozen=True)
@@ -45,33 +43,22 @@ class FittingProgress(Progress):
     faces: int = 0
 
 
-class _StoppableJob(Protocol):
+class _Job(Protocol):
     def run(self) -> Iterator[Any]: ...
-
-    def stop(self) -> None: ...
 
 
 P = TypeVar("P")
 R = TypeVar("R")
 
 
-def drive(job: _StoppableJob, control: JobControl, progress: Callable[[Any], P]
-          ) -> Generator[P, None, bool]:
-    """Run a core job to its end, yielding `progress(p)` for each of its steps. A job
-    made with `control=control` watches it itself; another one is told (`job.stop()`)
-    when a stop is requested, so either ends after its current step. Returns True when
-    the job reported that it stopped early."""
-    asked = getattr(job, "control", None) is control  # it sees the stop on its own
-    if control.stop_requested and not asked:
-        job.stop()
-        asked = True
+def drive(job: _Job, progress: Callable[[Any], P]) -> Generator[P, None, bool]:
+    """Run a core job (made with the workflow's `control=`, so a stop ends it after its
+    current step) to its end, yielding `progress(p)` for each of its steps. Returns True
+    when the job reported that it stopped early."""
     stopped = False
     for item in job.run():
         stopped = stopped or bool(getattr(item, "stopped", False))
         yield progress(item)
-        if control.stop_requested and not asked:
-            job.stop()
-            asked = True
     return stopped
 
 
