@@ -275,7 +275,8 @@ def _open_archive(path: Path, limits: ProjectLimits) -> Iterator[_Reader]:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as error:
         raise _broken(path, "it is not a zip archive, or it is truncated.") from error
-    except (OSError, EOFError, ValueError) as error:
+    except (OSError, EOFError, ValueError, NotImplementedError, UnicodeDecodeError) as error:
+        # NotImplementedError: a damaged "version needed" field; names may not decode
         raise _broken(path, f"the archive cannot be read ({error}).") from error
     try:
         with archive:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tracemalloc
 import zipfile
@@ -124,3 +125,20 @@ def test_good_arrays_round_trip():
         stream = io.BytesIO()
         np.save(stream, array)
         np.testing.assert_array_equal(read_npy_bytes(stream.getvalue(), limit=1 << 20), array)
+
+
+def test_zip_with_a_damaged_version_field(tmp_path):
+    """zipfile raises NotImplementedError for it (found by the fuzz suite)."""
+    from core.errors import ProjectFileError
+    from core.project.project_file import load_project
+
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w") as archive:
+        archive.writestr("a.npy", b"x")
+    data = bytearray(stream.getvalue())
+    data[data.find(b"PK\x01\x02") + 6] = 0xFF  # "version needed to extract": 25.5
+    with pytest.raises(ArrayFileError, match="not a valid .npz"):
+        read_npz_bytes(bytes(data), limit=1 << 20)
+    (tmp_path / "p.semedit").write_bytes(bytes(data))
+    with pytest.raises(ProjectFileError, match="zip file version"):
+        load_project(tmp_path / "p.semedit")
