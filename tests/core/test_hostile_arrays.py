@@ -137,7 +137,7 @@ def test_zip_with_a_damaged_version_field(tmp_path):
         archive.writestr("a.npy", b"x")
     data = bytearray(stream.getvalue())
     data[data.find(b"PK\x01\x02") + 6] = 0xFF  # "version needed to extract": 25.5
-    with pytest.raises(ArrayFileError, match="not a valid .npz"):
+    with pytest.raises(ArrayFileError, match=r"not a valid \.npz"):
         read_npz_bytes(bytes(data), limit=1 << 20)
     (tmp_path / "p.semedit").write_bytes(bytes(data))
     with pytest.raises(ProjectFileError, match="zip file version"):
