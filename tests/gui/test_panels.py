@@ -446,3 +446,24 @@ def test_history_panel_without_session_is_empty(qtbot):
     assert panel.list.count() == 0
     assert not panel.undo_button.isEnabled() and not panel.redo_button.isEnabled()
     panel.go_to(0)  # nothing to do, no error
+
+
+def test_inversion_panel_says_stopping_and_a_continue_extends_the_curve(qtbot):
+    from semedit_gui.panels import InversionPanel
+
+    panel = InversionPanel()
+    qtbot.addWidget(panel)
+    panel.set_state(running=True, can_run=True, can_continue=True)
+    assert panel.stop_button.isEnabled() and panel.stop_button.text() == "Stop"
+    panel.set_state(running=True, can_run=True, can_continue=True, stopping=True)
+    assert not panel.stop_button.isEnabled() and panel.stop_button.text() == "Stopping…"
+    assert not panel.run_button.isEnabled() and not panel.continue_button.isEnabled()
+    panel.show_started(10)
+    for step in range(1, 4):
+        panel.show_progress("invert", step, 10, 1.0 / step)
+    panel.show_started(15, resume=True)
+    panel.show_progress("invert", 4, 15, 0.2)
+    assert [p[0] for p in panel.curve.points] == [1, 2, 3, 4]
+    assert panel.progress.maximum() == 15 and panel.progress.value() == 4
+    panel.show_started(5)
+    assert panel.curve.points == []
