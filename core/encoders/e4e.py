@@ -5,7 +5,9 @@ IR-SE-50 backbone (four stages of 3, 4, 14 and 3 residual units with squeeze-exc
 a feature pyramid over the outputs of stages 2, 3 and 4, and one "gradual style block"
 per W+ entry. Entry 0 is the base code, copied to every entry; every other entry adds a
 delta computed from the coarse (entries 1-2), middle (3-6) or fine (7+) pyramid level.
-The trained `latent_avg` is added last. Module and parameter names follow the official
+The trained `latent_avg` is added last. Training unlocks the deltas stage by stage; the
+stage is not stored in the checkpoint, and inference (e4e's `ProgressiveStage.Inference`)
+uses every delta. Module and parameter names follow the official
 checkpoint's `encoder.*` keys so its state dict loads as it is.
 
 Widths are read from the tensors (the tests use narrow copies); the unit counts, strides,
