@@ -24,15 +24,16 @@ from core.commands.common import (
     run_workflow,
     write_json,
 )
-from core.errors import ImageError, InvalidInputError
+from core.errors import ImageError, InvalidInputError, JobCancelled
 from core.fileio import same_file
 from core.hair import HairTransferSettings
-from core.imageio import load_photo, save_image
+from core.imageio import Photo, load_photo, save_image
 from core.invert import LOSS_KINDS
 from core.latents import SPACES
+from core.models.loaded import LoadedModels
 from core.project import save_project
 from core.segment.mask_io import load_mask
-from core.workflows import hair_transfer
+from core.workflows import HairOutcome, hair_transfer
 
 NO_FACE_HINT = ("For photos that are already aligned faces, use --no-align with "
                 "--hair-mask-a and --hair-mask-b ({mask_option} for this one).")
@@ -94,17 +95,11 @@ def run(args: argparse.Namespace) -> int:
     models = models_for(args)
     size = models.generator().img_resolution
     models.lpips_for(args.loss)  # a missing VGG is said before the slow steps
-    outcome = run_workflow(
-        hair_transfer(models, photo_a, photo_b, settings,
-                      hair_mask_a=_mask(args.hair_mask_a, size),
-                      hair_mask_b=_mask(args.hair_mask_b, size), align=not args.no_align,
-                      face_a=args.face_a, face_b=args.face_b,
-                      mask_options=("--hair-mask-a", "--hair-mask-b"),
-                      no_face_hint=NO_FACE_HINT, control=control_of(args)),
-        bars=lambda p: ("Fitting pose directions (once per generator)"
-                        if p.stage == "pose_directions" else "Hair transfer"),
-        detail=lambda p: (f"{p.step}/{p.total} faces" if p.stage == "pose_directions"
-                          else f"{p.label} {p.step}/{p.total}"))
+    try:
+        outcome = _transfer(args, models, photo_a, photo_b, settings, size)
+    except JobCancelled:
+        raise JobCancelled("The hair transfer was stopped (Ctrl-C) before it finished; "
+                           "nothing was written.") from None
     for text in outcome.notes:
         note(text, stderr=True)
     full = outcome.full_photo
@@ -122,6 +117,22 @@ def run(args: argparse.Namespace) -> int:
     print(json.dumps({"output": args.output, "project": args.save,
                       "size": [full.shape[1], full.shape[0]], **metrics}))
     return 0
+
+
+def _transfer(args: argparse.Namespace, models: LoadedModels, photo_a: Photo, photo_b: Photo,
+              settings: HairTransferSettings, size: int) -> HairOutcome:
+    """The workflow with its bars: pose fitting (the first time), then the transfer."""
+    return run_workflow(
+        hair_transfer(models, photo_a, photo_b, settings,
+                      hair_mask_a=_mask(args.hair_mask_a, size),
+                      hair_mask_b=_mask(args.hair_mask_b, size), align=not args.no_align,
+                      face_a=args.face_a, face_b=args.face_b,
+                      mask_options=("--hair-mask-a", "--hair-mask-b"),
+                      no_face_hint=NO_FACE_HINT, control=control_of(args)),
+        bars=lambda p: ("Fitting pose directions (once per generator)"
+                        if p.stage == "pose_directions" else "Hair transfer"),
+        detail=lambda p: (f"{p.step}/{p.total} faces" if p.stage == "pose_directions"
+                          else f"{p.label} {p.step}/{p.total}"))
 
 
 def _check_outputs(args: argparse.Namespace, originals: list[Path]) -> None:

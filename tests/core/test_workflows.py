@@ -348,29 +348,32 @@ def test_a_stop_ends_the_hair_transfer(files, models):
     assert task.progress[-1].step < 50
 
 
+def ctrl_c_at(module, monkeypatch, stage: str, step: int) -> None:
+    """Press Ctrl-C (a real SIGINT to this process) when a command's workflow reports
+    `step` of `stage`."""
+    original = module.run_workflow
+
+    def interrupting(workflow):
+        while True:
+            try:
+                progress = next(workflow)
+            except StopIteration as finished:
+                return finished.value
+            if progress.stage == stage and progress.step == step and not progress.stopped:
+                os.kill(os.getpid(), signal.SIGINT)  # handled at once, in this thread
+            yield progress
+
+    monkeypatch.setattr(module, "run_workflow",
+                        lambda workflow, **kwargs: original(interrupting(workflow), **kwargs))
+
+
 def test_ctrl_c_stops_the_cli_inversion_and_saves_what_it_reached(files, tmp_path, capsys,
                                                                  monkeypatch):
     """The first Ctrl-C sets the command's JobControl: the inversion ends after its step,
     the project is saved and the report says how far it got."""
     from core.commands import invert as invert_command
 
-    original = invert_command.run_workflow
-
-    def interrupted_at_step_3(workflow, **kwargs):
-        return original(_interrupting(workflow), **kwargs)
-
-    def _interrupting(workflow):
-        while True:
-            try:
-                progress = next(workflow)
-            except StopIteration as finished:
-                return finished.value
-            if getattr(progress, "stage", None) == "invert" and progress.step == 3 \
-                    and not progress.stopped:
-                os.kill(os.getpid(), signal.SIGINT)  # handled at once, in this thread
-            yield progress
-
-    monkeypatch.setattr(invert_command, "run_workflow", interrupted_at_step_3)
+    ctrl_c_at(invert_command, monkeypatch, "invert", 3)
     handler = signal.getsignal(signal.SIGINT)
     project = tmp_path / "p.semedit"
     code = semedit(["invert", str(files["a"]), "--generator", GEN, "--loss", "l2", "--steps",
@@ -384,6 +387,22 @@ def test_ctrl_c_stops_the_cli_inversion_and_saves_what_it_reached(files, tmp_pat
     doc = load_project(project)
     assert doc.chunks[0].code is not None and doc.pti_weights is None  # PTI was skipped
     assert signal.getsignal(signal.SIGINT) is handler  # restored
+
+
+def test_ctrl_c_stops_the_cli_hair_transfer_and_writes_nothing(files, tmp_path, capsys,
+                                                               monkeypatch):
+    from core.commands import hair as hair_command
+
+    ctrl_c_at(hair_command, monkeypatch, "invert_identity", 2)
+    out = tmp_path / "out.png"
+    code = semedit(["hair", str(files["a"]), str(files["b"]), "--generator", GEN, "--loss",
+                    "l2", "--steps", "300", "--no-pose-match", "--hair-mask-a",
+                    str(files["hair"]), "--hair-mask-b", str(files["hair_b"]), "-o", str(out)])
+    stdout, err = capsys.readouterr()
+    assert code == 1 and stdout == ""
+    assert err.endswith("semedit: error: The hair transfer was stopped (Ctrl-C) before it "
+                        "finished; nothing was written.\n"), err
+    assert not out.exists()
 
 
 def test_output_into_a_closed_pipe_ends_quietly():
