@@ -249,11 +249,11 @@ class HairTransferJob:
         inversion = s.inversion_settings()
         self._job_a = InversionJob(generator, self.photo_a,
                                    stack_masks(identity_chunks.masks.values(), "cpu"),
-                                   inversion, self.loss)
+                                   inversion, self.loss, control=self.control)
         self.same_photo = _same_photo(identity, hair, identity_chunks, hair_chunks)
         self._job_b = None if self.same_photo else InversionJob(
             generator, self.photo_b, torch.from_numpy(_head_mask(hair_chunks))[None],
-            inversion, self.loss)
+            inversion, self.loss, control=self.control)
 
         self._stage = 0
         self._announced = -1
@@ -345,15 +345,12 @@ class HairTransferJob:
         started = time.perf_counter()
         for progress in job.run():
             self.seconds += time.perf_counter() - started
-            if progress.stopped:
-                self.control.acknowledge()
+            if progress.stopped:  # the inversion shares our control and has honoured it
                 yield self._progress(progress.step, progress.total_steps, stopped=True,
                                      losses=progress.losses, preview=progress.preview)
                 return True
             yield self._progress(progress.step, progress.total_steps, losses=progress.losses,
                                  preview=progress.preview)
-            if self.control.stop_requested:  # asked while we yielded: the job stops before
-                job.stop()                   # its next step and resumes with run()
             started = time.perf_counter()
         self.seconds += time.perf_counter() - started
         return False
