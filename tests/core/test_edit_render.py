@@ -12,11 +12,11 @@ from core.edit.render import DIFF_FLOOR, EditRenderer, StaleRequestError
 from core.edit.scheduler import PreviewRequest
 from core.errors import InvalidInputError
 from core.invert.masks import ChunkMasks, composite
-from core.workflows import chunk_codes
 from core.latents.codes import CodeSpace
 from core.project import Document, Edit
 from core.segment.mask_ops import feather, resolve_overlaps
 from core.stylegan import images_to_uint8, uint8_to_images
+from core.workflows import chunk_codes
 from tests.checkpoint_writers import random_generator
 
 R = 32
