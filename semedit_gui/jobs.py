@@ -82,6 +82,7 @@ class ExportRequest:
     quality: int = 95
     keep_metadata: bool = True
     source_path: Path | None = None
+    force_fp32: bool | None = None  # the Preferences' precision (None: as inverted)
 
 
 def export(snapshot: Document, request: ExportRequest):
@@ -90,7 +91,8 @@ def export(snapshot: Document, request: ExportRequest):
         exported = yield from workflows.export(
             models, snapshot, request.path, full_photo=request.full_photo,
             quality=request.quality, keep_metadata=request.keep_metadata,
-            source_path=request.source_path, control=task.control)
+            source_path=request.source_path, force_fp32=request.force_fp32,
+            control=task.control)
         return exported.path
     return work
 

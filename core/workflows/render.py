@@ -37,13 +37,14 @@ class AppliedEdits:
 
 
 def render_project(models: LoadedModels, doc: Document, *, mode: str = "edited",
-                   require_codes: bool = False, control: JobControl | None = None
-                   ) -> Generator[Progress, None, Rendered]:
+                   require_codes: bool = False, force_fp32: bool | None = None,
+                   control: JobControl | None = None) -> Generator[Progress, None, Rendered]:
     """The project rendered with the current generator and its direction library.
 
     `mode` as in `EditRenderer.request`: "edited" re-renders edited chunks only,
     "reconstruction" every chunk. A project whose chunks are not all inverted renders as
     its aligned image, or with `require_codes` is refused (naming those chunks).
+    `force_fp32` (None: as the inversion ran) renders in float32 on a half-precision GPU.
     """
     from core.edit.render import EditRenderer
 
@@ -55,7 +56,7 @@ def render_project(models: LoadedModels, doc: Document, *, mode: str = "edited",
         return Rendered(doc.aligned.copy(), np.zeros(doc.aligned.shape[:2], np.float32), 0.0)
     generator = models.generator()
     check_generator(doc, generator)
-    renderer = EditRenderer(generator, doc, models.directions().get)
+    renderer = EditRenderer(generator, doc, models.directions().get, force_fp32=force_fp32)
     result = renderer.render(renderer.request(mode))
     return Rendered(result.image, result.changed_mask, result.seconds)
 
@@ -63,13 +64,14 @@ def render_project(models: LoadedModels, doc: Document, *, mode: str = "edited",
 def export(models: LoadedModels, doc: Document, path: str | Path, *, full_photo: bool,
            mode: str = "edited", quality: int = 95, keep_metadata: bool = True,
            source_path: str | Path | None = None, require_codes: bool = False,
-           control: JobControl | None = None) -> Generator[Progress, None, Exported]:
+           force_fp32: bool | None = None, control: JobControl | None = None
+           ) -> Generator[Progress, None, Exported]:
     """Render and write the result: the aligned crop, or (`full_photo`) the original
     photo with the changed region pasted back. `source_path` is never overwritten."""
     from core.project.export import export_image
 
     rendered = yield from render_project(models, doc, mode=mode, require_codes=require_codes,
-                                         control=control)
+                                         force_fp32=force_fp32, control=control)
     control_or_new(control).check("Exporting")
     written = export_image(doc, rendered.image, rendered.changed, path, full_photo=full_photo,
                            quality=quality, keep_metadata=keep_metadata,
