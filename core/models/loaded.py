@@ -76,6 +76,15 @@ class LoadedModels:
         device = pick_device(choice.device)
         if device != self.device or choice.models_dir != self.choice.models_dir:
             self.release()
+        else:  # free what is no longer chosen now, not at the next load
+            changed = [kind for kind in ("generator", "sam", "vgg")
+                       if getattr(choice, kind) != getattr(self.choice, kind)]
+            for kind in changed:
+                self._loaded.pop(kind, None)
+            if "generator" in changed:
+                self._derived.clear()
+            if changed:
+                _free_memory()
         self.choice, self.device = choice, device
         self.store = ModelStore(load_manifest(), models_dir(choice.models_dir))
 

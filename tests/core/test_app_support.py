@@ -167,6 +167,21 @@ def test_loaded_models_reload_a_file_whose_content_changed(tmp_path):
     assert models.directions(tmp_path / "dirs").generator is second
 
 
+def test_switching_the_generator_frees_it_and_what_was_made_from_it(tmp_path):
+    import gc
+    import weakref
+
+    models = LoadedModels(ModelChoice(generator=str(GEN), models_dir=str(tmp_path),
+                                      device="cpu"))
+    old = weakref.ref(models.generator())
+    library = weakref.ref(models.directions(tmp_path / "dirs"))
+    models.use(ModelChoice(generator=str(DATA / "ada_tiny64_w512.pkl"),
+                           models_dir=str(tmp_path), device="cpu"))
+    gc.collect()
+    assert old() is None and library() is None  # freed at the switch, before any load
+    assert models.generator().img_resolution == 64
+
+
 def test_loaded_models_lpips_for_a_loss_and_the_generator_id(tmp_path):
     models = LoadedModels(ModelChoice(models_dir=str(tmp_path), device="cpu"))
     assert models.lpips_for("l2") is None  # only the metric wants it: optional
