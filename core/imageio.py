@@ -90,14 +90,22 @@ def require_rgb(pixels: np.ndarray, what: str = "The photo") -> np.ndarray:
 def load_photo(path: str | Path, *, max_pixels: int = MAX_PHOTO_PIXELS) -> Photo:
     """Read a photo; every problem with the file is an `ImageError` naming it."""
     path = Path(path)
-    return decode_photo(read_image_file(path), path, max_pixels=max_pixels)
+    return _decode_photo(read_image_file(path), path, str(path), max_pixels)
 
 
 def decode_photo(file_bytes: bytes, path: str | Path, *,
                  max_pixels: int = MAX_PHOTO_PIXELS) -> Photo:
-    """Decode photo bytes (e.g. the original kept inside a project); `path` names it."""
+    """Decode the original photo kept inside a project; `path` is its original name.
+
+    Errors speak of "the copy of NAME kept in the project": the user's own file may be fine.
+    """
     path = Path(path)
-    image = open_image(file_bytes, path, max_pixels=max_pixels)
+    return _decode_photo(file_bytes, path, f"The copy of {path.name} kept in the project",
+                         max_pixels)
+
+
+def _decode_photo(file_bytes: bytes, path: Path, label: str, max_pixels: int) -> Photo:
+    image = open_image(file_bytes, label, max_pixels=max_pixels)
     try:
         icc_profile = image.info.get("icc_profile") or None
         orientation, exif = _read_exif(image)
@@ -105,9 +113,9 @@ def decode_photo(file_bytes: bytes, path: str | Path, *,
     except ImageError:
         raise
     except MemoryError as error:
-        raise ImageError(f"{path} is too large to load into memory.") from error
+        raise ImageError(f"{label} is too large to load into memory.") from error
     except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ImageError(f"{path} is damaged and cannot be read ({error}).") from error
+        raise ImageError(f"{label} is damaged and cannot be read ({error}).") from error
     finally:
         image.close()
     rgb = _apply_orientation(rgb, orientation)
@@ -143,7 +151,6 @@ def open_image(data: bytes, path: str | Path, *, formats: tuple[str, ...] = READ
     is checked before any pixel is decoded: at most `max_pixels`, and exactly `size`
     (width, height) when given.
     """
-    path = Path(path)
     with warnings.catch_warnings():
         # Our own max_pixels check replaces Pillow's soft-limit warning.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -168,7 +175,7 @@ def open_image(data: bytes, path: str | Path, *, formats: tuple[str, ...] = READ
     return image
 
 
-def _open_image(path: Path, data: bytes, formats: tuple[str, ...]) -> Image.Image:
+def _open_image(path: str | Path, data: bytes, formats: tuple[str, ...]) -> Image.Image:
     # formats= keeps Pillow away from plugins we do not support (and from EPS, which runs
     # Ghostscript).
     try:
@@ -190,7 +197,7 @@ def _format_names(formats: tuple[str, ...]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
-def _check_pixel_count(path: Path, size: tuple[int, int], max_pixels: int) -> None:
+def _check_pixel_count(path: str | Path, size: tuple[int, int], max_pixels: int) -> None:
     width, height = size
     if width <= 0 or height <= 0:
         raise ImageError(f"{path} declares an empty image ({width}×{height} pixels).")

@@ -138,3 +138,13 @@ def test_real_masks_still_load(tmp_path):
     loaded = load_mask(tmp_path / "m.png", 16)
     assert loaded.warning is None
     np.testing.assert_allclose(loaded.mask, values / 255.0, atol=1e-6)
+
+
+def test_a_damaged_project_copy_is_not_blamed_on_the_users_photo():
+    from core.imageio import decode_photo
+
+    with pytest.raises(ImageError) as caught:
+        decode_photo(b"\xff\xd8\xff garbage", "/home/me/portrait.jpg")
+    message = str(caught.value)
+    assert message.startswith("The copy of portrait.jpg kept in the project is not a JPEG")
+    assert "/home/me" not in message
