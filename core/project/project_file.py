@@ -418,9 +418,14 @@ def _migrate(path: Path, manifest: dict[str, Any], version: int) -> dict[str, An
 def _read_json(reader: _Reader, name: str) -> Any:
     data = reader.read(name)
     try:
-        return json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+        value = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise _broken(reader.path, f"{name} is not valid JSON ({error}).") from error
+    try:  # every member: finite numbers (1e400 parses as infinity), bounded nesting
+        schema.check_plain_json(value, name)
+    except ValueError as error:
+        raise _broken(reader.path, f"{error}.") from error
+    return value
 
 
 def _checked(reader: _Reader, name: str, check: Callable[[Any], Any]) -> Any:

@@ -1,8 +1,9 @@
 """What the JSON members of a `.semedit` project may hold, checked when it is loaded.
 
-The loader already refuses NaN and Infinity tokens; numbers too large for a float (1e400)
-still parse as infinity, so every number is checked again here. Each function raises
-ValueError with a sentence fragment; the loader names the project and the member.
+The loader refuses NaN and Infinity tokens; numbers too large for a float (1e400) still
+parse as infinity, so `check_plain_json` (run on every member) checks every number again.
+Each function raises ValueError with a sentence fragment; the loader names the project and
+the member.
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ def check_inversion(value: Any) -> dict[str, Any]:
     """inversion.json: an object; `settings` and `metrics` objects of the expected types."""
     if not isinstance(value, dict):
         raise ValueError("must hold an object")
-    check_plain_json(value, "inversion")
     settings = value.get("settings", {})
     if settings is not None and not isinstance(settings, dict):
         raise ValueError(f"'settings' must be an object, not {_kind(settings)}")
@@ -72,7 +72,6 @@ def check_transform(value: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise ValueError("must hold an object or null")
-    check_plain_json(value, "transform")
     if "quad" not in value:
         return value
     try:
