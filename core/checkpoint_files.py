@@ -76,6 +76,7 @@ class PickleLimits:
     opcodes: int = 20_000_000
     memo: int = 2_000_000
     nesting: int = 200  # open MARKs at once: tuples, lists and dicts being built inside others
+    file_bytes: int = 8 << 30  # the released networks are 0.1–1 GB
 
 
 DEFAULT_PICKLE_LIMITS = PickleLimits()
@@ -104,19 +105,71 @@ def bounded_dispatch(table: dict[int, Callable[[Any], None]]) -> dict[int, Calla
     return {code: _counted(operation) for code, operation in table.items()}
 
 
+class _SizedStream:
+    """A stream that refuses reads longer than what is left in it, before reading.
+
+    A length field of a pickle (BINBYTES8, FRAME) can claim any size; Python allocates a
+    read's full length before it knows how much data there is."""
+
+    def __init__(self, file: BinaryIO, limits: PickleLimits):
+        self._file = file
+        self._left = _bytes_left(file)
+        if self._left is not None and self._left > limits.file_bytes:
+            raise PickleLimitError(f"the pickle is larger than {limits.file_bytes >> 30} GiB")
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left is not None and n > self._left:
+            raise pickle.UnpicklingError(f"a length of {n:,} bytes runs past the end of the "
+                                         "data")
+        data = self._file.read(n)
+        if self._left is not None:
+            self._left -= len(data)
+        return data
+
+    def readline(self) -> bytes:
+        line = self._file.readline()
+        if self._left is not None:
+            self._left -= len(line)
+        return line
+
+
+def _bytes_left(file: BinaryIO) -> int | None:
+    """How many bytes `file` still holds, when it can tell without reading them."""
+    try:
+        if isinstance(file, io.BytesIO):
+            return file.getbuffer().nbytes - file.tell()
+        return os.fstat(file.fileno()).st_size - file.tell()
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def _refuse_bytearray(self: BoundedUnpickler) -> None:
+    # BYTEARRAY8 allocates its claimed length before reading; no checkpoint uses it.
+    raise pickle.UnpicklingError("bytearray objects are not allowed")
+
+
+_BASE_OPERATIONS = {**pickle._Unpickler.dispatch, pickle.BYTEARRAY8[0]: _refuse_bytearray}
+
+
 class BoundedUnpickler(pickle._Unpickler):
     """The pure-Python unpickler with its work bounded; refuses every global by default.
 
     Subclasses override `find_class` / `persistent_load`; a subclass that replaces an
-    operation builds its table with `bounded_dispatch` so the count stays on.
+    operation builds its table from `BoundedUnpickler.operations()` with `bounded_dispatch`
+    so the count stays on.
     """
 
-    dispatch: ClassVar[dict] = bounded_dispatch(pickle._Unpickler.dispatch)
+    dispatch: ClassVar[dict] = bounded_dispatch(_BASE_OPERATIONS)
 
     def __init__(self, file: BinaryIO, *, limits: PickleLimits = DEFAULT_PICKLE_LIMITS):
-        super().__init__(file)
+        super().__init__(_SizedStream(file, limits))
         self.limits = limits
         self.opcodes_run = 0
+
+    @staticmethod
+    def operations() -> dict[int, Callable[[Any], None]]:
+        """The unwrapped operation table, for subclasses to change and wrap."""
+        return dict(_BASE_OPERATIONS)
 
     def find_class(self, module: str, name: str) -> Any:
         raise pickle.UnpicklingError(f"refused global {module}.{name}")

@@ -18,6 +18,7 @@ import torch
 
 from core.checkpoint_files import checkpoint_format, load_torch_file
 from core.errors import CheckpointError
+from core.fileio import open_regular_file
 from core.hashing import hash_file
 from core.stylegan.networks import Generator, GeneratorConfig
 from core.stylegan.ops import fir_filter_2d
@@ -82,7 +83,7 @@ def read_checkpoint(path: Path) -> CheckpointContents:
 
 def _read_nvidia_pickle(path: Path) -> CheckpointContents:
     try:
-        with path.open("rb") as f:
+        with open_regular_file(path) as f:  # checked again: the path may have changed
             data = safe_unpickle(f)
     except UnsafePickleError as exc:
         if "dnnlib.tflib" in str(exc):

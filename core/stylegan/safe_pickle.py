@@ -25,6 +25,7 @@ from core.checkpoint_files import (
     DEFAULT_PICKLE_LIMITS,
     MAX_TENSOR_DIMS,
     BoundedUnpickler,
+    PickleLimitError,
     PickleLimits,
     bounded_dispatch,
     scan_torch_bytes,
@@ -234,7 +235,7 @@ class RestrictedUnpickler(BoundedUnpickler):
     as globals."""
 
     dispatch: ClassVar[dict] = bounded_dispatch(
-        {**pickle._Unpickler.dispatch, pickle.BUILD[0]: _checked_build})
+        {**BoundedUnpickler.operations(), pickle.BUILD[0]: _checked_build})
 
     def find_class(self, module: str, name: str) -> Any:
         try:
@@ -247,6 +248,9 @@ class RestrictedUnpickler(BoundedUnpickler):
 
 
 def safe_unpickle(stream: BinaryIO, *, limits: PickleLimits = DEFAULT_PICKLE_LIMITS) -> Any:
-    """Unpickle with the allow-list above. Raises UnsafePickleError, PickleLimitError or
-    another pickle error."""
-    return RestrictedUnpickler(stream, limits=limits).load()
+    """Unpickle with the allow-list above. Raises UnsafePickleError (a refused global or a
+    limit of `limits` reached) or another pickle error."""
+    try:
+        return RestrictedUnpickler(stream, limits=limits).load()
+    except PickleLimitError as exc:  # hostile, not damaged: worded as a refusal
+        raise UnsafePickleError(str(exc)) from exc

@@ -13,7 +13,7 @@ from collections import OrderedDict
 import pytest
 import torch
 
-from core.checkpoint_files import PickleLimitError, PickleLimits, load_torch_file
+from core.checkpoint_files import PickleLimits, load_torch_file
 from core.errors import CheckpointError
 from core.stylegan import load_generator
 from core.stylegan.safe_pickle import UnsafePickleError, _numpy_reconstruct, safe_unpickle
@@ -237,15 +237,15 @@ def _lying_storage_bytes(elements: int) -> bytes:
 
 def test_deeply_nested_containers_hit_the_nesting_limit():
     data = b"\x80\x02" + b"(" * 500 + b"l" * 500 + b"."
-    with pytest.raises(PickleLimitError, match="nested more than"):
+    with pytest.raises(UnsafePickleError, match="nested more than"):
         safe_unpickle(io.BytesIO(data))
 
 
 def test_opcode_and_memo_limits():
     data = nvidia_pickle_bytes(random_generator(8, seed=2))
-    with pytest.raises(PickleLimitError, match="pickle operations"):
+    with pytest.raises(UnsafePickleError, match="pickle operations"):
         safe_unpickle(io.BytesIO(data), limits=PickleLimits(opcodes=100))
-    with pytest.raises(PickleLimitError, match="remembered objects"):
+    with pytest.raises(UnsafePickleError, match="remembered objects"):
         safe_unpickle(io.BytesIO(data), limits=PickleLimits(memo=10))
 
 
@@ -277,3 +277,27 @@ def test_special_files_are_refused(tmp_path, special):
         path = special
     error = _bounded(lambda: load_generator(path), 10)
     assert isinstance(error, CheckpointError) and "not a regular file" in str(error)
+
+
+@pytest.mark.parametrize("payload", [
+    b"\x80\x04\x8e" + (1 << 40).to_bytes(8, "little") + b"abc",  # BINBYTES8 of 1 TiB
+    b"\x80\x04\x95" + (1 << 40).to_bytes(8, "little") + b"N.",  # a FRAME of 1 TiB
+], ids=["binbytes8", "frame"])
+def test_lengths_past_the_end_are_refused_before_allocating(payload):
+    with pytest.raises(pickle.UnpicklingError, match="runs past the end"):
+        safe_unpickle(io.BytesIO(payload))
+
+
+def test_bytearrays_are_refused():
+    payload = b"\x80\x05\x96" + (1 << 40).to_bytes(8, "little") + b"."
+    with pytest.raises(pickle.UnpicklingError, match="bytearray"):
+        safe_unpickle(io.BytesIO(payload))
+
+
+def test_pickle_larger_than_the_limit_is_refused_unread(tmp_path):
+    path = tmp_path / "huge.pkl"
+    with open(path, "wb") as f:  # sparse: no disk used
+        f.write(b"\x80\x04N.")
+        f.truncate((8 << 30) + 1)
+    error = _load_error(path, seconds=10)
+    assert "refused: the pickle is larger than 8 GiB" in str(error)
