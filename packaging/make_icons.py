@@ -1,6 +1,6 @@
 """Draw SemEdit's icons with Pillow: the app icon and the .semedit document icon.
 
-    python packaging/make_icons.py [--out resources/icons]
+    python packaging/make_icons.py [--out core/resources/icons]
 
 The design: a face outline on a rounded square, cut into coloured chunks (hair, eyes,
 mouth and cheeks) with gaps between them, as SemEdit cuts a portrait. Writes
@@ -192,7 +192,7 @@ def write_icons(out: Path) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "resources" / "icons")
+    parser.add_argument("--out", type=Path, default=ROOT / "core" / "resources" / "icons")
     args = parser.parse_args()
     for path in write_icons(args.out):
         print(path)

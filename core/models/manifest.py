@@ -1,4 +1,4 @@
-"""The manifest of every model file SemEdit can use (`resources/models.json`).
+"""The manifest of every model file SemEdit can use (`core/resources/models.json`).
 
 The JSON is checked field by field when it is loaded, so a broken or hand-edited manifest
 fails at start-up with one sentence naming the asset and the field, not later with a
@@ -135,7 +135,7 @@ class Manifest:
 
 
 def load_manifest(path: str | Path | None = None, *, require_https: bool = True) -> Manifest:
-    """Read and check a manifest file, by default the `resources/models.json` SemEdit ships."""
+    """Read and check a manifest file, by default the `models.json` SemEdit ships."""
     manifest_path = Path(path) if path is not None else resource_path("models.json")
     try:
         text = manifest_path.read_text(encoding="utf-8")

@@ -1,21 +1,32 @@
-"""Where the files in the top-level `resources/` folder live at run time."""
+"""SemEdit's package data: `models.json`, the icons and the sample photo.
+
+They live in this package (`core/resources/`), so a wheel, `pip install .` and pipx carry
+them like any other package data; they are found through `importlib.resources`, which
+also works inside the PyInstaller bundle (it keeps the package's files under
+`_internal/core/resources`).
+"""
 
 from __future__ import annotations
 
 import os
-import sys
+from importlib import resources
 from pathlib import Path
+
+from core.errors import SemeditError
 
 
 def resources_dir() -> Path:
-    """The resources folder: `SEMEDIT_RESOURCES`, a frozen bundle's data dir, or the checkout's."""
+    """The folder of the package data, or `SEMEDIT_RESOURCES` when set (tests, packagers)."""
     override = os.environ.get("SEMEDIT_RESOURCES")
     if override:
         return Path(override)
-    bundle = getattr(sys, "_MEIPASS", None)  # set by PyInstaller in a frozen app
-    if bundle:
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parent.parent / "resources"
+    folder = resources.files(__name__)
+    if not isinstance(folder, Path):  # e.g. imported from a zip: the app needs real files
+        raise SemeditError(
+            f"SemEdit's data files ({folder}) are not plain files on disk; install SemEdit "
+            "with pip or pipx instead of running it from an archive."
+        )
+    return folder
 
 
 def resource_path(*parts: str) -> Path:

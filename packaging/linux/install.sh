@@ -83,7 +83,7 @@ if [[ -f $here/semedit.desktop ]]; then
 else
   data="$bundle/_internal/linux"
 fi
-icons="$bundle/_internal/resources/icons"
+icons="$bundle/_internal/core/resources/icons"
 
 echo "installing SemEdit into $prefix"
 if [[ $bundle != "$appdir" ]]; then

@@ -101,9 +101,9 @@ def test_models_list_reads_the_bundled_manifest(tmp_path: Path) -> None:
 
 def test_bundled_resources(tmp_path: Path) -> None:
     internal = BUNDLE.parent / "_internal"
-    for part in ("resources/models.json", "resources/samples/astronaut.jpg",
-                 "resources/icons/semedit.png",
-                 "resources/icons/hicolor/256x256/apps/semedit.png",
+    for part in ("core/resources/models.json", "core/resources/samples/astronaut.jpg",
+                 "core/resources/icons/semedit.png",
+                 "core/resources/icons/hicolor/256x256/apps/semedit.png",
                  "linux/semedit.desktop", "linux/semedit-mime.xml",
                  "linux/io.github.semedit.SemEdit.metainfo.xml"):
         assert (internal / part).is_file(), part
@@ -111,7 +111,7 @@ def test_bundled_resources(tmp_path: Path) -> None:
 
 def test_align_the_sample_photo(tmp_path: Path) -> None:
     """dlib and its landmark model, OpenCV and Pillow work in the frozen app."""
-    sample = BUNDLE.parent / "_internal" / "resources" / "samples" / "astronaut.jpg"
+    sample = BUNDLE.parent / "_internal" / "core" / "resources" / "samples" / "astronaut.jpg"
     face, transform = tmp_path / "face.png", tmp_path / "face.json"
     result = run_bundle("align", str(sample), "-o", str(face), "--transform", str(transform),
                         "--size", "256", home=tmp_path)
@@ -124,7 +124,7 @@ def test_the_sample_photo_opens_in_the_frozen_editor(tmp_path: Path) -> None:
     tiny = ROOT / "tests" / "data" / "ada_tiny.pkl"
     installed = run_bundle("models", "import", "stylegan2-ffhq-1024", str(tiny), home=tmp_path)
     assert installed.returncode == 0, explain(installed)
-    sample = BUNDLE.parent / "_internal" / "resources" / "samples" / "astronaut.jpg"
+    sample = BUNDLE.parent / "_internal" / "core" / "resources" / "samples" / "astronaut.jpg"
     out = tmp_path / "opened.png"
     result = run_bundle(str(sample), "--screenshot", str(out), home=tmp_path)
     assert result.returncode == 0, explain(result)
