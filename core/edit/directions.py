@@ -34,7 +34,13 @@ from core.latents.codes import ChunkCode, CodeSpace
 from core.stylegan import StyleVectors
 
 DIRECTION_SPACES: tuple[str, ...] = ("w", "s")
-SOURCES: tuple[str, ...] = ("ganspace", "supervised", "imported", "user")
+SOURCES: tuple[str, ...] = ("ganspace", "supervised", "imported", "user", "pack")
+# The names supervised directions are shown by: what each was fitted to (core.edit.labels,
+# core.hair.directions), in words; the id stays the measurement's name.
+SUPERVISED_TITLES: dict[str, str] = {
+    "yaw": "Head turn (yaw)", "pitch": "Head tilt (pitch)", "mouth_open": "Mouth open",
+    "eyes_open": "Eyes open", "face_width": "Face width", "hair_volume": "Hair volume",
+    "hair_length": "Hair length"}
 # A slider at ±1 moves the code by this many standard deviations of the latents along
 # the direction: enough to see, not enough to leave the space of plausible faces.
 SLIDER_SIGMAS = 2.0
@@ -52,6 +58,12 @@ class Direction:
     layers: tuple[int, int] | None = None  # ws rows [start, end) a W direction acts on
     source: str = "user"
     description: str = ""
+    title: str = ""  # the name shown; the `name` (id) is what edits and the CLI use
+    group: str = ""  # where the picker lists it (a pack's title); empty: by source
+
+    @property
+    def shown_name(self) -> str:
+        return self.title or self.name
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):

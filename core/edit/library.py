@@ -4,7 +4,9 @@ Everything lives under `<root>/<generator sha256>/` (root: `default_library_root
 
     builtin.npz + builtin.json        GANSpace directions, computed once
     supervised.npz + supervised.json  supervised directions, once they have been fitted
-    imported/<name>.npz + .json       one pair per imported file, so imports persist
+    imported/<name>.npz + .json       one pair per imported file (or pack), so imports persist
+    labels.json                       names shown, descriptions and groups the user or a
+                                      pack gave (the ids never change: edits refer to them)
 
 Every pair is written by `save_directions` and read by `load_directions`: vectors in an
 `.npz` (no pickle), names, spaces, scales, layers, sources and descriptions in the JSON
@@ -30,7 +32,7 @@ import numpy as np
 import torch
 
 from core.edit.direction_io import import_direction_file, is_unit, sampled_scale
-from core.edit.directions import Direction
+from core.edit.directions import SUPERVISED_TITLES, Direction
 from core.edit.ganspace import (
     GANSPACE_COMPONENTS,
     GANSPACE_SAMPLES,
@@ -90,7 +92,7 @@ def save_directions(path: Path, directions: Sequence[Direction], *,
         "directions": [
             {"array": f"d{i}", "name": d.name, "space": d.space, "scale": d.scale,
              "layers": list(d.layers) if d.layers else None, "source": d.source,
-             "description": d.description}
+             "description": d.description, "title": d.title}
             for i, d in enumerate(directions)
         ],
     }
@@ -127,7 +129,8 @@ def load_directions(path: Path) -> tuple[list[Direction], dict[str, Any]]:
                 directions.append(Direction(
                     entry["name"], entry["space"], vector, entry["scale"],
                     layers=tuple(layers) if layers is not None else None,
-                    source=entry["source"], description=entry["description"]))
+                    source=entry["source"], description=entry["description"],
+                    title=entry.get("title", "")))
     except (SemeditError, OSError, ValueError, KeyError, TypeError, EOFError) as exc:
         raise CheckpointError(path, f"the direction file is damaged ({exc})") from exc
     return directions, meta
@@ -163,6 +166,7 @@ class DirectionLibrary:
         self._builtin: list[Direction] | None = None
         # list() is read on every preview render; files change only through this object.
         self._listing: list[Direction] | None = None
+        self._label_cache: dict[str, dict[str, str]] = {}
         self._w_samples: np.ndarray | None = None
         self._code_space: CodeSpace | None = None
 
@@ -273,7 +277,8 @@ class DirectionLibrary:
         return self.keep(directions, origin=Path(path).name, replace=replace, control=control)
 
     def keep(self, directions: Sequence[Direction], *, origin: str,
-             replace: bool = False, control: JobControl | None = None) -> list[Direction]:
+             replace: bool = False, control: JobControl | None = None,
+             group: str | None = None) -> list[Direction]:
         """Store directions made elsewhere (an imported file, the user's own fit) with the
         imported ones; names must be new unless `replace` (built-in names never)."""
         directions = list(directions)
@@ -295,6 +300,11 @@ class DirectionLibrary:
         save_directions(self._new_import_path(directions[0].name), directions,
                         meta={"kind": "imported", "file": origin})
         self._listing = None
+        if group:
+            labels = self.labels()
+            for d in directions:
+                labels.setdefault(d.name, {})["group"] = group
+            self._write_labels(labels)
         return directions
 
     def imported(self) -> list[Direction]:
@@ -326,7 +336,8 @@ class DirectionLibrary:
         return path
 
     def remove(self, name: str) -> None:
-        """Forget an imported direction (built-in and supervised ones stay)."""
+        """Forget an imported or fitted direction (fitted ones can be fitted again); the
+        GANSpace components stay, they are recomputed on demand anyway."""
         self._listing = None
         for path, directions in self._import_files():
             if directions is None or name not in {d.name for d in directions}:
@@ -338,11 +349,100 @@ class DirectionLibrary:
             else:
                 path.unlink(missing_ok=True)
                 _sidecar(path).unlink(missing_ok=True)
+            self._forget_label(name)
             return
-        if name in {d.name for d in self.builtin() + self.supervised()}:
-            raise InvalidInputError(f"{name!r} is a built-in direction; only imported "
-                                    "directions can be removed.")
+        supervised = self.supervised()
+        if name in {d.name for d in supervised}:
+            rest = [d for d in supervised if d.name != name]
+            if rest:
+                self.store_supervised(rest)
+            else:
+                self.supervised_path.unlink(missing_ok=True)
+                _sidecar(self.supervised_path).unlink(missing_ok=True)
+            self._forget_label(name)
+            return
+        if name in {d.name for d in self.builtin()}:
+            raise InvalidInputError(f"{name!r} is a GANSpace component; they cannot be "
+                                    "removed (rename it instead).")
         raise self._unknown(name)
+
+    # -- names shown ----------------------------------------------------------------------
+
+    @property
+    def labels_path(self) -> Path:
+        return self.folder / "labels.json"
+
+    def labels(self) -> dict[str, dict[str, str]]:
+        """{direction id: {"title"?, "description"?, "group"?}}; {} when unreadable."""
+        try:
+            data = json.loads(self.labels_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: {f: v[f] for f in ("title", "description", "group")
+                    if isinstance(v.get(f), str)}
+                for k, v in data.items() if isinstance(k, str) and isinstance(v, dict)}
+
+    def _write_labels(self, labels: Mapping[str, Mapping[str, str]]) -> None:
+        text = json.dumps({k: dict(v) for k, v in labels.items() if v}, indent=1,
+                          ensure_ascii=False).encode("utf-8")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.labels_path, lambda stream: stream.write(text))
+        self._listing = None
+
+    def set_label(self, name: str, *, title: str | None = None,
+                  description: str | None = None) -> Direction:
+        """Give a direction the name shown (`title`) and/or a description; an empty title
+        goes back to the default. The id (`name`) stays: edits refer to it."""
+        self.get(name)  # unknown ids are refused with a suggestion
+        labels = self.labels()
+        entry = labels.setdefault(name, {})
+        for field, value in (("title", title), ("description", description)):
+            if value is None:
+                continue
+            value = " ".join(str(value).split())
+            if len(value) > 200:
+                raise InvalidInputError(f"The {field} of {name!r} is over 200 characters.")
+            if value:
+                entry[field] = value
+            else:
+                entry.pop(field, None)
+        self._write_labels(labels)
+        return self.get(name)
+
+    def add_labels(self, entries: Mapping[str, Mapping[str, str]]) -> None:
+        """Set the labels of many directions at once (a pack's names and descriptions)."""
+        labels = self.labels()
+        for name, entry in entries.items():
+            labels.setdefault(name, {}).update(
+                {k: v for k, v in entry.items() if k in ("title", "description", "group")})
+        self._write_labels(labels)
+
+    def rename(self, name: str, title: str) -> Direction:
+        return self.set_label(name, title=title)
+
+    def _forget_label(self, name: str) -> None:
+        labels = self.labels()
+        if labels.pop(name, None) is not None:
+            self._write_labels(labels)
+
+    def _labelled(self, d: Direction) -> Direction:
+        label = self._label_cache.get(d.name, {})
+        title = label.get("title") or (SUPERVISED_TITLES.get(d.name, "")
+                                       if d.source == "supervised" else "")
+        return dataclasses.replace(d, title=title,
+                                   description=label.get("description", d.description),
+                                   group=label.get("group", ""))
+
+    def export(self, name: str, path: str | Path) -> Path:
+        """Write one direction (with its name shown and description) as a SemEdit direction
+        file pair (`.npz` + `.json`) that `import_file` reads back."""
+        path = Path(path)
+        if path.suffix.lower() != ".npz":
+            path = path.with_name(path.name + ".npz")
+        save_directions(path, [self.get(name)], meta={"kind": "exported"})
+        return path
 
     # -- all ------------------------------------------------------------------------------
 
@@ -354,10 +454,11 @@ class DirectionLibrary:
         if self._listing is None:
             seen: set[str] = set()
             out = []
+            self._label_cache = self.labels()
             for d in self.builtin(control=control) + self.supervised() + self.imported():
                 if d.name not in seen:
                     seen.add(d.name)
-                    out.append(d)
+                    out.append(self._labelled(d))
             self._listing = out
         return list(self._listing)
 

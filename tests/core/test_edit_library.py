@@ -179,7 +179,7 @@ def test_imports_persist_and_can_be_removed(tmp_path, generator, counted):
     fresh.remove("smile")
     later = make(root, generator)
     assert [d.name for d in later.imported()] == ["gs_pc0", "gs_pc2"]
-    with pytest.raises(InvalidInputError, match="only imported"):
+    with pytest.raises(InvalidInputError, match="cannot be removed"):
         later.remove("pc0")
     with pytest.raises(InvalidInputError, match="'gs_pc0'"):
         later.get("gs_pc")
