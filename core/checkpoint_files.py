@@ -216,7 +216,10 @@ _STORAGE_ELEMENT_BYTES = {
     "ComplexDoubleStorage": 16, "UntypedStorage": 1,
 }
 _TENSOR_BUILDERS = frozenset({("torch._utils", "_rebuild_tensor_v2"),
+                              ("torch._utils", "_rebuild_tensor_v3"),
                               ("torch._utils", "_rebuild_tensor")})
+# Tensor subclasses: _rebuild_from_type_v2(builder, class, builder_args, state).
+_SUBCLASS_BUILDER = ("torch._tensor", "_rebuild_from_type_v2")
 
 
 class _StorageType:
@@ -240,7 +243,7 @@ class _Inert(dict):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__()
-        if any(isinstance(a, _DeclaredStorage) for a in (*args, *kwargs.values())):
+        if _holds_storage((*args, *kwargs.values())):
             raise pickle.UnpicklingError("a storage is passed to something that is not a "
                                          "plain tensor")
 
@@ -257,6 +260,20 @@ class _Inert(dict):
         pass
 
 
+def _holds_storage(values: Any, depth: int = 0) -> bool:
+    if isinstance(values, _DeclaredStorage):
+        return True
+    if isinstance(values, tuple | list) and depth < 4:
+        return any(_holds_storage(v, depth + 1) for v in values)
+    return False
+
+
+def _subclass_tensor(builder: Any, _cls: Any, args: Any, _state: Any = None) -> Any:
+    if not isinstance(args, tuple):
+        raise pickle.UnpicklingError("a tensor subclass without its arguments")
+    return builder(*args)  # the checking builder, or _Inert (which refuses storages)
+
+
 class _TensorScanner(BoundedUnpickler):
     """Checks the declared storages and the tensor views of a torch.save pickle."""
 
@@ -268,6 +285,8 @@ class _TensorScanner(BoundedUnpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _TENSOR_BUILDERS:
             return self._tensor
+        if (module, name) == _SUBCLASS_BUILDER:
+            return _subclass_tensor
         if module == "torch" and name in _STORAGE_ELEMENT_BYTES:
             return _StorageType(name)
         return _Inert

@@ -301,3 +301,21 @@ def test_pickle_larger_than_the_limit_is_refused_unread(tmp_path):
         f.truncate((8 << 30) + 1)
     error = _load_error(path, seconds=10)
     assert "refused: the pickle is larger than 8 GiB" in str(error)
+
+
+def test_zero_stride_view_inside_a_tensor_subclass_record(tmp_path):
+    """_rebuild_from_type_v2 wraps the tensor builder; the view inside is still checked."""
+    class Wrapped:
+        def __reduce__(self):
+            view = torch.zeros(1).expand(HUGE, HUGE)
+            args = (view.untyped_storage(), 0, (HUGE, HUGE), (0, 0), False, OrderedDict())
+            typed = torch.storage.TypedStorage(wrap_storage=args[0], dtype=torch.float32,
+                                               _internal=True)
+            return torch._tensor._rebuild_from_type_v2, (
+                torch._utils._rebuild_tensor_v2, torch.Tensor, (typed, *args[1:]), {})
+
+    path = tmp_path / "sub.pt"
+    torch.save({"w": Wrapped()}, path)
+    error = _bounded(lambda: load_torch_file(path))
+    assert isinstance(error, CheckpointError), repr(error)
+    assert "overlapping strides" in str(error)
