@@ -34,6 +34,16 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
                         help="where to compute (default: CUDA, then MPS, then CPU)")
 
 
+def add_init_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--init e4e|mean` and `--encoder PATH|ID`: where an inversion starts."""
+    parser.add_argument("--init", choices=("e4e", "mean"), default=None,
+                        help="start every chunk from the encoder's guess (e4e) or from the "
+                        "mean face (default: e4e when an encoder is installed, else mean)")
+    parser.add_argument("--encoder", metavar="PATH|ID",
+                        help="encoder file or model id for --init e4e (default: the "
+                        "e4e-ffhq-encode model)")
+
+
 def open_store(models_dir_override: str | None = None) -> ModelStore:
     """The model files, for `semedit models` (which loads none of them)."""
     return ModelStore(load_manifest(), models_dir(models_dir_override))
@@ -45,6 +55,7 @@ def models_for(args: argparse.Namespace, *, generator: str | None = None) -> Loa
     return LoadedModels(ModelChoice(
         generator=generator if generator is not None else getattr(args, "generator", None),
         sam=getattr(args, "sam", None), vgg=getattr(args, "vgg", None),
+        encoder=getattr(args, "encoder", None),
         models_dir=getattr(args, "models_dir", None),
         device=getattr(args, "device", "auto")))
 

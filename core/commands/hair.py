@@ -17,6 +17,7 @@ import numpy as np
 
 from core.commands.common import (
     add_device_argument,
+    add_init_arguments,
     add_models_dir_argument,
     control_of,
     models_for,
@@ -79,6 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="keep the hair in its own head pose")
     p.add_argument("--no-lighting", action="store_true",
                    help="keep the hair photo's lighting on the hair")
+    add_init_arguments(p)
     p.add_argument("--seed", type=int, default=0)
     add_models_dir_argument(p)
     add_device_argument(p)
@@ -128,7 +130,7 @@ def _transfer(args: argparse.Namespace, models: LoadedModels, photo_a: Photo, ph
                       hair_mask_b=_mask(args.hair_mask_b, size), align=not args.no_align,
                       face_a=args.face_a, face_b=args.face_b,
                       mask_options=("--hair-mask-a", "--hair-mask-b"),
-                      no_face_hint=NO_FACE_HINT, control=control_of(args)),
+                      no_face_hint=NO_FACE_HINT, init=args.init, control=control_of(args)),
         bars=lambda p: ("Fitting pose directions (once per generator)"
                         if p.stage == "pose_directions" else "Hair transfer"),
         detail=lambda p: (f"{p.step}/{p.total} faces" if p.stage == "pose_directions"

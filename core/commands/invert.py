@@ -10,6 +10,7 @@ import numpy as np
 
 from core.commands.common import (
     add_device_argument,
+    add_init_arguments,
     add_models_dir_argument,
     control_of,
     models_for,
@@ -58,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pti-steps", type=int, default=0, metavar="N",
                    help="pivotal tuning of the generator around the codes afterwards (PTI "
                    "uses about 350); stored in the project")
+    add_init_arguments(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-align", action="store_true",
                    help="centre-crop instead of FFHQ alignment (no face, other domains)")
@@ -94,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
                                  seed=args.seed)
     outcome = run_workflow(invert(models, doc, settings, loss_kind=args.loss,
                                   pti_steps=args.pti_steps, faces=opened.face_found,
-                                  control=control))
+                                  init=args.init, control=control))
+    for text in outcome.notes:
+        note(text)
     metrics = dict(outcome.metrics)
     metrics["device"] = describe_device(models.device)
     apply_inversion(doc, list(doc.chunks), outcome.result, outcome.settings, metrics=metrics,

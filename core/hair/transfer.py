@@ -215,7 +215,11 @@ class HairTransferJob:
                  pose_directions: Mapping[str, Direction] | None = None,
                  pose_estimator: PoseEstimator | None = landmark_pose,
                  identity_metric: IdentityMetric | None = identity_distance,
+                 initial_codes_a: list[ChunkCode] | None = None,
+                 initial_code_b: ChunkCode | None = None,
                  control: JobControl | None = None):
+        # initial_codes_a (one per identity chunk) and initial_code_b (B's head): where
+        # the two inversions start, e.g. an encoder's guess; None: the mean face.
         self.generator = generator
         self.control = control_or_new(control)
         self.settings = s = settings or HairTransferSettings()
@@ -249,11 +253,14 @@ class HairTransferJob:
         inversion = s.inversion_settings()
         self._job_a = InversionJob(generator, self.photo_a,
                                    stack_masks(identity_chunks.masks.values(), "cpu"),
-                                   inversion, self.loss, control=self.control)
+                                   inversion, self.loss, initial_codes=initial_codes_a,
+                                   control=self.control)
         self.same_photo = _same_photo(identity, hair, identity_chunks, hair_chunks)
         self._job_b = None if self.same_photo else InversionJob(
             generator, self.photo_b, torch.from_numpy(_head_mask(hair_chunks))[None],
-            inversion, self.loss, control=self.control)
+            inversion, self.loss,
+            initial_codes=None if initial_code_b is None else [initial_code_b],
+            control=self.control)
 
         self._stage = 0
         self._announced = -1

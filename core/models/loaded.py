@@ -1,6 +1,6 @@
 """The model provider: the one place that turns model choices into loaded models.
 
-`--generator/--sam/--vgg` (a manifest id or a file) and the app's Preferences both end
+`--generator/--sam/--vgg/--encoder` (a manifest id or a file) and the app's Preferences both end
 up here. Loading a 1024² generator or SAM takes seconds, so each model is loaded once per
 (file identity, device) and reused by every job; the identity includes the file's size
 and modification time, so a model re-imported at the same path is loaded again. Asking
@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from core.device import pick_device
-from core.errors import ModelMissingError
+from core.errors import ModelMissingError, SemeditError
 from core.models.manifest import load_manifest
 from core.models.store import ModelStore
 from core.paths import models_dir
@@ -38,6 +38,7 @@ class ModelChoice:
     generator: str | None = None
     sam: str | None = None
     vgg: str | None = None
+    encoder: str | None = None
     models_dir: str | None = None
     device: str = "auto"
 
@@ -77,7 +78,7 @@ class LoadedModels:
         if device != self.device or choice.models_dir != self.choice.models_dir:
             self.release()
         else:  # free what is no longer chosen now, not at the next load
-            changed = [kind for kind in ("generator", "sam", "vgg")
+            changed = [kind for kind in ("generator", "sam", "vgg", "encoder")
                        if getattr(choice, kind) != getattr(self.choice, kind)]
             for kind in changed:
                 self._loaded.pop(kind, None)
@@ -180,6 +181,24 @@ class LoadedModels:
                 raise
             return None
 
+    def encoder(self):
+        """The image-to-W+ encoder (`core.encoders.E4EEncoder`) on the chosen device;
+        ModelMissingError names how to get it."""
+        from core.encoders import load_encoder
+
+        path = self.store.resolve(self.choice.encoder, "encoder")
+        return self._get("encoder", path, lambda: load_encoder(path, self.device))
+
+    def encoder_if_installed(self):
+        """The encoder, or None when none is chosen and the default is not installed
+        (an encoder file or id the user named must be there)."""
+        try:
+            return self.encoder()
+        except ModelMissingError:
+            if self.choice.encoder is not None:
+                raise
+            return None
+
     # ----------------------------------------------------------------- memory
 
     def release(self) -> None:
@@ -202,6 +221,17 @@ class LoadedModels:
         model = load()
         self._loaded[kind] = (identity, model)
         return model
+
+
+def encoder_installed(choice: ModelChoice) -> bool:
+    """Whether `choice` has an encoder file to load, without loading it (for the app's
+    UI thread: what Quick can do)."""
+    store = ModelStore(load_manifest(), models_dir(choice.models_dir))
+    try:
+        store.resolve(choice.encoder, "encoder")
+    except SemeditError:
+        return False
+    return True
 
 
 def _free_memory() -> None:

@@ -21,6 +21,7 @@ from core.imageio import Photo
 from core.jobs import JobControl, control_or_new
 from core.models.loaded import LoadedModels
 from core.project import Document
+from core.workflows.encoder_init import choose_init, encoder_codes
 from core.workflows.inversion import LatentCode
 from core.workflows.progress import FittingProgress, Progress, drive, relay
 
@@ -120,14 +121,17 @@ def hair_transfer(models: LoadedModels, identity: Photo, hair: Photo,
                   face_a: int | None = None, face_b: int | None = None,
                   mask_options: tuple[str, str] = ("a painted 'hair' chunk",
                                                    "the hair photo's mask"),
-                  no_face_hint: str = "", control: JobControl | None = None
+                  no_face_hint: str = "", init: str | None = None,
+                  control: JobControl | None = None
                   ) -> Generator[Progress, None, HairOutcome]:
     """B's hairstyle on A (`core.hair`), with the head pose matched through the learned
     pose directions (fitted the first time, once per generator).
 
     `hair_mask_a/b` (aligned frame) replace Segment Anything for that photo;
     `mask_options` name how the user gives them, for messages; `no_face_hint` follows
-    the no-face message (`{mask_option}` is filled in). A stop on `control` ends the
+    the no-face message (`{mask_option}` is filled in). `init` (see
+    `core.workflows.encoder_init`): where A's chunks and B's head start; the metrics
+    record it. A stop on `control` ends the
     transfer after its current step (JobCancelled: a transfer has no partial result),
     the first pose-direction fitting too (nothing of it is stored).
     """
@@ -158,6 +162,14 @@ def hair_transfer(models: LoadedModels, identity: Photo, hair: Photo,
     chunks_b = transfer_chunks(prepared_b, segmenter=segmenter, hair_mask=hair_mask_b,
                                photo_name=hair.path.name, mask_option=mask_options[1])
     notes: list[str] = []
+    chosen = choose_init(models, init, generator)
+    notes += [chosen.note] if chosen.note else []
+    initial_a = initial_b = None
+    if chosen.encoder is not None:
+        space = settings.inversion_settings().space
+        initial_a = encoder_codes(chosen.encoder, generator, prepared_a.aligned, space,
+                                  len(chunks_a.masks))
+        initial_b = encoder_codes(chosen.encoder, generator, prepared_b.aligned, space, 1)[0]
     directions = {}
     if settings.pose_match:
         directions = yield from relay(
@@ -167,6 +179,7 @@ def hair_transfer(models: LoadedModels, identity: Photo, hair: Photo,
                                       overall=0.0, faces=p.faces, stopped=p.stopped))
     job = HairTransferJob(generator, prepared_a, prepared_b, chunks_a, chunks_b, settings,
                           lpips=models.lpips_for(settings.loss), pose_directions=directions,
+                          initial_codes_a=initial_a, initial_code_b=initial_b,
                           control=control)
     yield from drive(job, lambda p: Progress(
         p.stage, p.step, p.total, p.label, overall=p.overall, losses=dict(p.losses),
@@ -174,7 +187,8 @@ def hair_transfer(models: LoadedModels, identity: Photo, hair: Photo,
     result = job.result()  # JobCancelled when it was stopped before the end
     transfer = HairTransfer(
         output=result.output, changed=result.changed, hair_mask=result.hair_mask,
-        metrics=dict(result.metrics), notes=list(result.notes), transform=result.transform,
+        metrics=dict(result.metrics, init=chosen.name), notes=list(result.notes),
+        transform=result.transform,
         settings=result.settings, blend=HairBlendState.of(result.blender),
         project=result.document())
     return HairOutcome(transfer, transfer.full_photo(identity.rgb),

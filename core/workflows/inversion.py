@@ -24,6 +24,7 @@ from core.models.loaded import LoadedModels
 from core.project import Document
 from core.project.document import Chunk
 from core.project.history import CompoundItem, MaskDiff, ValueChange
+from core.workflows.encoder_init import choose_init, encoder_codes
 from core.workflows.progress import Progress, drive
 
 
@@ -57,11 +58,13 @@ class InversionOutcome:
     generator_sha256: str | None
     pti_weights: dict[str, np.ndarray] | None
     stopped: bool
+    notes: list[str] = field(default_factory=list)
 
 
 def invert(models: LoadedModels, doc: Document, settings: InversionSettings, *,
            loss_kind: str = "lpips", pti_steps: int = 0, resume: bool = False,
-           faces: bool | None = None, control: JobControl | None = None
+           faces: bool | None = None, init: str | None = None,
+           control: JobControl | None = None
            ) -> Generator[Progress, None, InversionOutcome]:
     """ChunkyGAN inversion of `doc`'s chunks (a snapshot nobody changes meanwhile).
 
@@ -69,7 +72,9 @@ def invert(models: LoadedModels, doc: Document, settings: InversionSettings, *,
     (in their space). `pti_steps` > 0 tunes the generator around the codes afterwards.
     A stop on `control` ends the run after the current step with what it reached (PTI is
     then skipped). `faces`: whether the identity metric applies (default: the document
-    has an alignment).
+    has an alignment). `init`: where a new run starts, "e4e" (the encoder's guess for
+    every chunk), "mean", or None for e4e when an encoder is installed
+    (`core.workflows.encoder_init`); the metrics record it ("resume" when resumed).
     """
     from core.invert import InversionJob, ReconstructionLoss
     from core.invert.metrics import inversion_metrics
@@ -88,11 +93,19 @@ def invert(models: LoadedModels, doc: Document, settings: InversionSettings, *,
             f"chosen generator makes {generator.img_resolution}×"
             f"{generator.img_resolution} images; open the photo again with this generator.")
     device = generator.w_avg.device
-    initial = None
+    initial, notes, init_used = None, [], "resume"
     if resume:
         check_generator(doc, generator)
         initial = chunk_codes(doc, device)
         settings = dataclasses.replace(settings, space=initial[0].space)
+    else:
+        chosen = choose_init(models, init, generator)
+        init_used = chosen.name
+        notes += [chosen.note] if chosen.note else []
+        if chosen.encoder is not None:
+            control.check("Encoding the face")
+            initial = encoder_codes(chosen.encoder, generator, doc.aligned, settings.space,
+                                    len(doc.chunks))
     lpips = models.lpips_for(loss_kind)
     loss = ReconstructionLoss(loss_kind, lpips_model=lpips if "lpips" in loss_kind else None)
     input_masks = np.stack([np.asarray(c.mask, np.float32) for c in doc.chunks])
@@ -115,6 +128,7 @@ def invert(models: LoadedModels, doc: Document, settings: InversionSettings, *,
         result.output = composite_with(pti.tuned_generator(), result, job)
     metrics = inversion_metrics(doc.aligned, result, lpips=lpips,
                                 faces=doc.transform is not None if faces is None else faces)
+    metrics["init"] = init_used
     codes = InvertedCodes(
         codes=[LatentCode(c.space, c.value.detach().cpu().numpy().astype(np.float32))
                for c in result.codes],
@@ -122,7 +136,7 @@ def invert(models: LoadedModels, doc: Document, settings: InversionSettings, *,
         input_masks=input_masks, output=images_to_uint8(result.output)[0],
         steps=result.steps, seconds=result.seconds, losses=dict(result.losses))
     return InversionOutcome(codes, settings, metrics, models.generator_id,
-                            generator.source_sha256, pti_weights, stopped)
+                            generator.source_sha256, pti_weights, stopped, notes)
 
 
 def apply_inversion(doc: Document, chunks: list[Chunk], result: InvertedCodes,
