@@ -1,4 +1,5 @@
-"""`semedit directions list|compute|import|fit|remove`: the direction library of a generator."""
+"""`semedit directions list|compute|import|fit|remove|rename|export|packs`: the direction
+library of a generator and the published direction packs."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ from core.commands.common import (
 )
 from core.edit.directions import Direction
 from core.edit.supervised import fit_direction, load_labelled_latents
-from core.workflows import compute_directions, list_directions
+from core.workflows import (
+    compute_directions,
+    direction_packs,
+    install_direction_pack,
+    list_directions,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,6 +70,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     remove.add_argument("name")
     _common(remove)
 
+    rename = actions.add_parser(
+        "rename", help="give a direction the name shown in the app (its id stays)")
+    rename.add_argument("name", help="the direction's id (as `list` shows it)")
+    rename.add_argument("title", help="the name to show; \"\" goes back to the default")
+    rename.add_argument("--description", help="also set its description")
+    _common(rename)
+
+    export = actions.add_parser("export", help="write one direction to a file pair "
+                                "(.npz + .json) that `import` reads back")
+    export.add_argument("name")
+    export.add_argument("-o", "--output", required=True, metavar="FILE.npz")
+    _common(export)
+
+    packs = actions.add_parser("packs", help="published direction packs: list or download")
+    pack_actions = packs.add_subparsers(dest="pack_action", metavar="list|download",
+                                        required=True)
+    _common(pack_actions.add_parser("list", help="the packs, and which fit this generator"))
+    download = pack_actions.add_parser("download", help="download a pack and install it "
+                                       "into this generator's library")
+    download.add_argument("pack", metavar="ID")
+    _common(download)
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--generator", metavar="PATH|ID",
@@ -95,14 +123,39 @@ def run(args: argparse.Namespace) -> int:
                                   description=f"fitted from {len(labels)} labelled latents")
         library.keep([direction], origin=args.latents, replace=args.replace)
         print(json.dumps({"fitted": _describe(direction)}))
-    else:
+    elif args.action == "remove":
         models.directions().remove(args.name)
         print(json.dumps({"removed": args.name}))
+    elif args.action == "rename":
+        d = models.directions().set_label(args.name, title=args.title,
+                                          description=args.description)
+        print(json.dumps({"renamed": _describe(d)}))
+    elif args.action == "export":
+        path = models.directions().export(args.name, args.output)
+        print(json.dumps({"exported": args.name, "file": str(path)}))
+    elif args.pack_action == "list":
+        print(json.dumps([_describe_offer(o) for o in direction_packs(models)], indent=2))
+    else:
+        added = run_workflow(install_direction_pack(models, args.pack,
+                                                    control=control_of(args)),
+                             bars=lambda p: p.label if p.stage == "download" else None)
+        print(json.dumps({"installed": args.pack, "directions": [d.name for d in added]}))
     return 0
 
 
+def _describe_offer(offer) -> dict:
+    pack = offer.pack
+    return {"id": pack.id, "title": pack.title, "licence": pack.licence,
+            "source": pack.source, "generator": pack.generator, "size": pack.size,
+            "directions": sum(len(d.presets or {}) or 1 for d in pack.directions),
+            "fits": offer.refusal is None, "why_not": offer.refusal,
+            "downloaded": offer.downloaded, "installed": offer.installed,
+            "description": pack.description}
+
+
 def _describe(d: Direction) -> dict:
-    return {"name": d.name, "space": d.space, "source": d.source, "scale": round(d.scale, 6),
+    return {"name": d.name, "title": d.shown_name, "group": d.group or None,
+            "space": d.space, "source": d.source, "scale": round(d.scale, 6),
             "layers": list(d.layers) if d.layers else None, "description": d.description}
 
 

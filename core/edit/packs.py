@@ -259,14 +259,14 @@ def pack_directions(pack: DirectionPack, folder: Path, library) -> list[tuple[Di
     files in `folder` for the library's generator. Files are checked against their sha256
     first: a file changed since it was downloaded is refused."""
     from core.edit.direction_io import import_direction_file
-    from core.hashing import file_digests
+    from core.hashing import hash_file
 
     for f in pack.files:
         path = Path(folder) / f.filename
         if not path.is_file():
             raise InvalidInputError(f"{f.filename} of the {pack.title} pack is not downloaded; "
                                     f"run `semedit directions packs download {pack.id}`.")
-        if file_digests(path).sha256 != f.sha256:
+        if hash_file(path).sha256 != f.sha256:
             raise InvalidInputError(f"{path} is not the file the {pack.title} pack lists "
                                     "(its sha256 differs); delete it and download again.")
     g = library.generator

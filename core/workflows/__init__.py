@@ -15,7 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
-from core.workflows.directions import compute_directions, list_directions
+from core.workflows.directions import (
+    PackOffer,
+    compute_directions,
+    direction_packs,
+    install_direction_pack,
+    list_directions,
+)
 from core.workflows.hair import (
     HairBlendState,
     HairOutcome,
@@ -62,8 +68,8 @@ def run(workflow: Generator[Any, None, R],
 __all__ = [
     "AppliedEdits", "AutoChunks", "Exported", "FittingProgress", "HairBlendState",
     "HairOutcome", "HairTransfer", "InversionOutcome", "InvertedCodes", "LatentCode",
-    "OpenedPhoto", "Progress", "Rendered", "apply_edit_plan", "apply_inversion",
-    "auto_chunks", "check_generator", "chunk_codes", "compute_directions", "export",
-    "hair_blend", "hair_transfer", "invert", "list_directions", "open_photo",
-    "render_project", "run", "sam_mask",
+    "OpenedPhoto", "PackOffer", "Progress", "Rendered", "apply_edit_plan",
+    "apply_inversion", "auto_chunks", "check_generator", "chunk_codes", "compute_directions",
+    "direction_packs", "export", "hair_blend", "hair_transfer", "install_direction_pack",
+    "invert", "list_directions", "open_photo", "render_project", "run", "sam_mask",
 ]

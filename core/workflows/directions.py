@@ -1,10 +1,21 @@
-"""Edit directions of the current generator: listing them and fitting the built-in ones."""
+"""Edit directions of the current generator: listing them, fitting the built-in ones, and
+the published direction packs."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
 
 from core.edit.directions import Direction
+from core.edit.packs import (
+    DirectionPack,
+    PackMismatchError,
+    download_pack,
+    find_pack,
+    install_pack,
+    load_packs,
+    pack_folder,
+)
 from core.errors import InvalidInputError
 from core.jobs import JobControl, control_or_new
 from core.models.loaded import LoadedModels
@@ -56,3 +67,74 @@ def _fitted(job, control: JobControl
     stopped = yield from drive(job, lambda p: FittingProgress(
         "labelling", p.done, p.total, "Labelling faces", faces=p.faces, stopped=p.stopped))
     return job.result(), stopped
+
+
+# --- direction packs ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackOffer:
+    """A pack as the current generator sees it: `refusal` is None when it fits."""
+
+    pack: DirectionPack
+    refusal: str | None
+    downloaded: bool
+    installed: bool
+
+
+def direction_packs(models: LoadedModels, packs: Sequence[DirectionPack] | None = None
+                    ) -> list[PackOffer]:
+    """Every pack of the manifest, with whether it fits the current generator, is
+    downloaded and is installed in its library. Reads the generator (to know its sha256)."""
+    from core.edit.library import generator_key
+
+    packs = load_packs() if packs is None else packs
+    library = models.directions()
+    sha = generator_key(library.generator)
+    names = {d.name for d in library.imported()}
+    offers = []
+    for pack in packs:
+        folder = pack_folder(models.store.root, pack)
+        downloaded = all((folder / f.filename).is_file() for f in pack.files)
+        installed = bool(pack.directions) and all(
+            any(n == d.id or n.startswith(d.id + "_") for n in names) for d in pack.directions)
+        offers.append(PackOffer(pack, pack.refusal(models.generator_id, sha), downloaded,
+                                installed))
+    return offers
+
+
+def install_direction_pack(models: LoadedModels, pack_id: str, *,
+                           packs: Sequence[DirectionPack] | None = None,
+                           control: JobControl | None = None, **download_options
+                           ) -> Generator[Progress, None, list[Direction]]:
+    """Download a pack (resuming what an earlier try left) and install it into the current
+    generator's library. A pack made for another generator is refused before anything is
+    fetched (PackMismatchError, one sentence saying which generator it needs)."""
+    from core.edit.library import generator_key
+
+    control = control_or_new(control)
+    pack = find_pack(load_packs() if packs is None else packs, pack_id)
+    library = models.directions()
+    reason = pack.refusal(models.generator_id, generator_key(library.generator))
+    if reason:
+        raise PackMismatchError(reason)
+    total = pack.size
+    done_before = 0
+    current = None
+    steps = download_pack(pack, models.store.root, control=control, **download_options)
+    while True:
+        try:
+            f, p = next(steps)
+        except StopIteration as finished:
+            folder = finished.value
+            break
+        if current is not f:
+            if current is not None:
+                done_before += current.size
+            current = f
+        yield Progress("download", done_before + p.done_bytes, total,
+                       f"Downloading {pack.title}")
+    yield Progress("install", 0, 1, f"Installing {pack.title}")
+    directions = install_pack(pack, folder, library, generator_id=models.generator_id)
+    yield Progress("install", 1, 1, f"Installing {pack.title}")
+    return directions
