@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from core import workflows
-from core.errors import InvalidInputError
+from core.errors import InvalidInputError, NoFaceError
 from core.imageio import decode_photo, load_photo
 from core.models.loaded import LoadedModels
 from core.project import Document
 from core.workflows import AutoChunks, HairOutcome, InversionOutcome, OpenedPhoto
 from core.workflows.progress import relay
 
-__all__ = ["AutoChunks", "ExportRequest", "HairOutcome", "InversionOutcome",
+__all__ = ["AutoChunks", "ExportRequest", "FaceNeeded", "HairOutcome", "InversionOutcome",
            "InversionUpdate", "OpenedPhoto", "auto_chunks", "check_generator", "export",
            "hair_blend", "hair_transfer", "invert", "load_directions", "open_photo",
            "open_project", "sam_predict", "save_project"]
@@ -29,11 +29,27 @@ __all__ = ["AutoChunks", "ExportRequest", "HairOutcome", "InversionOutcome",
 check_generator = workflows.check_generator
 
 
-def open_photo(path: Path, *, align: bool = True):
-    """Decode and align a photo into a new document (chunks come later)."""
-    def work(models: LoadedModels, task) -> OpenedPhoto:
-        return (yield from workflows.open_photo(models, path, align=align,
-                                                control=task.control))
+@dataclass(frozen=True)
+class FaceNeeded:
+    """Opening a photo found no face to align: the user chooses what to crop instead."""
+
+    path: Path
+
+
+def open_photo(path: Path, *, align: bool = True, face_index: int | None = None,
+               square: tuple[int, int, int] | None = None):
+    """Decode and align a photo into a new document (chunks come later): the largest face,
+    face `face_index`, a `square` placed by hand, or the centre square (align=False). No
+    face found ends with `FaceNeeded` instead of an error."""
+    def work(models: LoadedModels, task) -> OpenedPhoto | FaceNeeded:
+        try:
+            return (yield from workflows.open_photo(models, path, align=align,
+                                                    face_index=face_index, square=square,
+                                                    control=task.control))
+        except NoFaceError:
+            if not align or square is not None:
+                raise
+            return FaceNeeded(Path(path))
     return work
 
 

@@ -44,7 +44,7 @@ from semedit_gui.sam_tool import SamTool
 from semedit_gui.settings import AppSettings
 from semedit_gui.welcome import WelcomePage, sample_photo
 from semedit_gui.window import prompts
-from semedit_gui.window.actions import WindowActions, build_menus_and_toolbars
+from semedit_gui.window.actions import WindowActions, build_menus_and_toolbars, face_needed
 from semedit_gui.window.closing import WindowShutdown, close_window
 from semedit_gui.window.model_dialogs import ModelDialogs
 from semedit_gui.worker import GpuWorker, Task
@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         self.close_wait_s = CLOSE_WAIT_S
         self.close_state = "open"  # "closing", "lingering" (threads outlive it), "closed"
         self.discard_on_close = False
+        self.face_dialog = None  # the open "Choose the face" dialog (tests drive it)
         self.worker = GpuWorker(self.settings.model_choice(), self)
         self.io_worker = FileWorker(self)
         self.jobs = JobRegistry(self.worker, self.io_worker, self)
@@ -153,6 +154,7 @@ class MainWindow(QMainWindow):
         docs.session_changed.connect(self._on_session)
         docs.document_opened.connect(self.document_opened)
         docs.directions_loaded.connect(self.edits_panel.set_directions)
+        docs.face_needed.connect(lambda path: face_needed(self, path))
         panel.run_requested.connect(lambda s, loss, pti: inv.run(s, loss, pti))
         panel.continue_requested.connect(lambda s, loss, pti: inv.run(s, loss, pti, resume=True))
         panel.stop_requested.connect(inv.stop)

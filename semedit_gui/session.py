@@ -39,6 +39,7 @@ class EditorSession(QObject):
         self.chunk_set = ChunkSet(doc)
         self.edit_stacks = EditStacks(doc, directions=directions)
         self.photo_path: Path | None = None  # where a new document's photo was opened from
+        self.face_boxes: tuple = ()  # the faces found in that photo, largest first
         self.revision = 0  # bumped whenever masks change (not part of preview snapshots)
         self._selected = doc.chunks[-1] if doc.chunks else None
         self._saved_at: object = doc.history.last_done if path else _NOTHING_SAVED

@@ -9,6 +9,7 @@ from core.face.align import (
     centre_crop_transform,
     ffhq_quad,
     ffhq_transform,
+    square_crop_transform,
 )
 from core.face.identity import face_descriptor, identity_distance
 from core.face.landmarks import Face, choose_face, detect_faces, landmarks_for
@@ -32,4 +33,5 @@ __all__ = [
     "landmarks_for",
     "paste_back",
     "prepare_photo",
+    "square_crop_transform",
 ]

@@ -324,10 +324,26 @@ def centre_crop_transform(
 ) -> AlignTransform:
     """The largest centred square of the photo, resized to output_size (no face needed)."""
     width, height = _check_size(photo_size)
+    side = min(width, height)
+    return square_crop_transform(photo_size, ((width - side) // 2, (height - side) // 2, side),
+                                 output_size)
+
+
+def square_crop_transform(
+    photo_size: tuple[int, int], square: tuple[int, int, int],
+    output_size: int = DEFAULT_OUTPUT_SIZE,
+) -> AlignTransform:
+    """A square the user placed, (x0, y0, side) in photo pixels, resized to output_size
+    (the face placed by hand when none is detected); it must lie inside the photo."""
+    width, height = _check_size(photo_size)
     transform_size = max(DEFAULT_TRANSFORM_SIZE, output_size)  # unused by a plain resize
     _check_output_size(output_size, transform_size)
-    side = min(width, height)
-    x0, y0 = (width - side) // 2, (height - side) // 2
+    x0, y0, side = (int(v) for v in square)
+    if side < 1 or x0 < 0 or y0 < 0 or x0 + side > width or y0 + side > height:
+        raise InvalidInputError(
+            f"The face square {side}×{side} at ({x0}, {y0}) must be non-empty and lie "
+            f"inside the {width}×{height} photo."
+        )
     left, top = x0 - 0.5, y0 - 0.5  # pixel edges, in pixel-centre coordinates
     right, bottom = left + side, top + side
     return AlignTransform(

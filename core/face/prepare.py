@@ -7,7 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import NoFaceError
-from core.face.align import AlignTransform, align_face, apply_transform, centre_crop_transform
+from core.face.align import (
+    AlignTransform,
+    align_face,
+    apply_transform,
+    centre_crop_transform,
+    square_crop_transform,
+)
 from core.face.landmarks import Face, choose_face, detect_faces
 from core.imageio import Photo
 
@@ -16,7 +22,8 @@ from core.imageio import Photo
 class PreparedPhoto:
     aligned: np.ndarray  # uint8 [R, R, 3]
     transform: AlignTransform
-    face: Face | None  # None for a centre crop
+    face: Face | None  # None for a centre crop or a square placed by hand
+    face_boxes: tuple[tuple[int, int, int, int], ...] = ()  # every face found, largest first
 
     def aligned_landmarks(self) -> np.ndarray:
         """The 68 landmarks [68, 2] (x, y) in aligned-image pixels.
@@ -63,15 +70,20 @@ def _detected_in_aligned(aligned: np.ndarray) -> np.ndarray:
 
 
 def prepare_photo(photo: Photo, resolution: int, *, align: bool = True,
-                  face_index: int | None = None) -> PreparedPhoto:
-    """Align the chosen face (largest unless `face_index`), or centre-crop with align=False.
+                  face_index: int | None = None,
+                  square: tuple[int, int, int] | None = None) -> PreparedPhoto:
+    """Align the chosen face (largest unless `face_index`), or centre-crop with align=False,
+    or crop `square` (x0, y0, side in photo pixels: a face placed by hand).
 
     Non-face domains (animals, paintings) use align=False: the crop is recorded as a
     transform too, so paste-back works the same way.
     """
-    if not align:
-        transform = centre_crop_transform(photo.size, resolution)
+    if square is not None or not align:
+        transform = (centre_crop_transform(photo.size, resolution) if square is None
+                     else square_crop_transform(photo.size, square, resolution))
         return PreparedPhoto(apply_transform(photo.rgb, transform), transform, None)
-    face = choose_face(detect_faces(photo.rgb), face_index, photo_name=photo.path.name)
+    faces = detect_faces(photo.rgb)
+    face = choose_face(faces, face_index, photo_name=photo.path.name)
     aligned, transform = align_face(photo.rgb, face.landmarks, output_size=resolution)
-    return PreparedPhoto(aligned, transform, face)
+    return PreparedPhoto(aligned, transform, face,
+                         tuple(tuple(int(v) for v in f.rect) for f in faces))

@@ -24,6 +24,8 @@ class OpenedPhoto:
     path: Path
     notes: list[str] = field(default_factory=list)
     face_score: float | None = None  # the aligned face's detection score; None: centre crop
+    face_boxes: tuple[tuple[int, int, int, int], ...] = ()  # every face found, largest first
+    face_index: int = 0  # which of them was aligned
 
     @property
     def face_found(self) -> bool:
@@ -32,9 +34,11 @@ class OpenedPhoto:
 
 def open_photo(models: LoadedModels, photo: Photo | str | Path, *, align: bool = True,
                face_index: int | None = None, size: int | None = None,
+               square: tuple[int, int, int] | None = None,
                control: JobControl | None = None) -> Generator[Progress, None, OpenedPhoto]:
     """Decode and align a photo into a new document at `size` (default: the generator's
-    resolution; the document then records the generator)."""
+    resolution; the document then records the generator). `square` (x0, y0, side in photo
+    pixels) is a face placed by hand: that square is the crop, without alignment."""
     from core.face import prepare_photo
     from core.imageio import load_photo
 
@@ -43,16 +47,23 @@ def open_photo(models: LoadedModels, photo: Photo | str | Path, *, align: bool =
         photo = load_photo(photo)
     generator = models.generator() if size is None else None
     control.check("Opening the photo")
-    yield Progress("align", 0, 1, "Aligning the face" if align else "Cropping")
+    aligning = align and square is None
+    yield Progress("align", 0, 1, "Aligning the face" if aligning else "Cropping")
     prepared = prepare_photo(photo, size or generator.img_resolution, align=align,
-                             face_index=face_index)
+                             face_index=face_index, square=square)
     doc = Document(aligned=prepared.aligned, photo_bytes=photo.file_bytes,
                    photo_name=photo.path.name, transform=prepared.transform.to_json(),
                    generator_id=models.generator_id if generator is not None else None,
                    generator_sha256=generator.source_sha256 if generator is not None else None)
-    notes = [] if align else ["No face alignment: the photo was centre-cropped."]
+    if square is not None:
+        notes = ["The face square you placed was used as the crop (no automatic alignment)."]
+    elif not align:
+        notes = ["No face alignment: the photo was centre-cropped."]
+    else:
+        notes = []
     return OpenedPhoto(doc, photo.path, notes,
-                       None if prepared.face is None else float(prepared.face.score))
+                       None if prepared.face is None else float(prepared.face.score),
+                       prepared.face_boxes, face_index or 0)
 
 
 @dataclass

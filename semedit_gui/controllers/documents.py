@@ -32,6 +32,7 @@ class DocumentController(QObject):
     document_opened = Signal()  # a document is on screen (after session_changed)
     directions_loaded = Signal(object)  # the direction list for the current session
     message = Signal(str, bool)  # text, is it an error
+    face_needed = Signal(object)  # the photo's Path: no face found, the user chooses a crop
 
     def __init__(self, registry: JobRegistry, settings: Callable[[], AppSettings],
                  save_settings: Callable[[], None], *,
@@ -84,14 +85,42 @@ class DocumentController(QObject):
             return self.registry.submit("open", f"Opening {path.name}", jobs.open_project(path),
                                         files=True,
                                         on_success=lambda doc: self._opened_project(doc, path))
-        return self.registry.submit("open", f"Opening {path.name}", jobs.open_photo(path),
-                                    on_success=self._opened_photo, reason="Opening a photo")
+        return self.open_photo(path)
 
-    def _opened_photo(self, opened: jobs.OpenedPhoto) -> None:
+    def open_photo(self, path: Path, *, align: bool = True, face_index: int | None = None,
+                   square: tuple[int, int, int] | None = None) -> Task:
+        """A new document from a photo: its largest face, face `face_index`, a `square`
+        (x0, y0, side) the user placed, or the whole image (align=False; centre square).
+        No unsaved-changes question: `open_path` and `choose_face` ask it."""
+        return self.registry.submit(
+            "open", f"Opening {Path(path).name}",
+            jobs.open_photo(Path(path), align=align, face_index=face_index, square=square),
+            on_success=self._opened_photo, reason="Opening a photo")
+
+    def choose_face(self, *, align: bool = True, face_index: int | None = None,
+                    square: tuple[int, int, int] | None = None) -> Task | None:
+        """Open the current document's photo again around another face (or crop)."""
+        session = self.session
+        if session is None or session.photo_path is None or not self.confirm_discard():
+            return None
+        return self.open_photo(session.photo_path, align=align, face_index=face_index,
+                               square=square)
+
+    def _opened_photo(self, opened: jobs.OpenedPhoto | jobs.FaceNeeded) -> None:
         if self.registry.closing:
             return
-        self.adopt(opened.document, photo_path=opened.path)
-        self.message.emit(" ".join([f"Opened {opened.path.name}.", *opened.notes,
+        if isinstance(opened, jobs.FaceNeeded):
+            self.message.emit(f"No face was found in {opened.path.name}. Choose what to edit: "
+                              "the whole image, or a square you place on the face.", False)
+            self.face_needed.emit(opened.path)
+            return
+        session = self.adopt(opened.document, photo_path=opened.path)
+        session.face_boxes = opened.face_boxes
+        notes = list(opened.notes)
+        if len(opened.face_boxes) > 1:
+            notes.append(f"It has {len(opened.face_boxes)} faces; face {opened.face_index + 1}"
+                         " is used (Edit ▸ Choose Face… picks another).")
+        self.message.emit(" ".join([f"Opened {opened.path.name}.", *notes,
                                     "Next: Auto Chunks, or paint chunks with the brush."]), False)
 
     def _opened_project(self, doc: Document, path: Path) -> None:

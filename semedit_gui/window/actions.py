@@ -38,6 +38,9 @@ class WindowActions:
         self.redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.preferences = a("&Preferences…", w.open_preferences, std.Preferences)
         self.models = a("&Model Manager…", w.models.open_manager)
+        self.choose_face = a("Choose &Face…", lambda: choose_face(w),
+                             tip="Edit another face of the photo, the whole image, or a "
+                             "square you place")
         self.auto_chunks = a("Auto &Chunks", w.selection.auto_chunks, "Ctrl+Shift+A",
                              tip="Face, eyes, mouth, hair and background chunks from the face")
         self.zoom_in = a("Zoom &In", lambda: canvas.zoom_in(), std.ZoomIn)
@@ -70,7 +73,7 @@ class WindowActions:
             self.tools[name] = action
         self.tools["brush"].setChecked(True)
         self.document_actions = (self.save, self.save_as, self.export, self.export_masks,
-                                 self.close, self.auto_chunks)
+                                 self.close, self.auto_chunks, self.choose_face)
 
     def set_has_document(self, has: bool) -> None:
         for action in self.document_actions:
@@ -113,7 +116,8 @@ def build_menus_and_toolbars(window, actions: WindowActions, sam_actions, docks)
     file_menu.addSeparator()
     _add(file_menu, actions.save, actions.save_as, actions.export, actions.export_masks,
          actions.close, None, actions.quit)
-    _add(bar.addMenu("&Edit"), actions.undo, actions.redo, None, actions.auto_chunks,
+    _add(bar.addMenu("&Edit"), actions.undo, actions.redo, None, actions.choose_face,
+         actions.auto_chunks,
          *sam_actions, None, actions.preferences)
     view_menu = bar.addMenu("&View")
     _add(view_menu, actions.zoom_in, actions.zoom_out, actions.zoom_fit, actions.zoom_actual,
@@ -156,6 +160,28 @@ def export_image(window) -> None:
     if dialog.exec():
         window.documents.export_to(dialog.options())
     dialog.deleteLater()
+
+
+def face_needed(window, photo_path: Path) -> None:
+    """Opening found no face: the whole image, or a square placed by hand."""
+    from semedit_gui.dialogs.face_dialog import ask_face
+
+    ask_face(window, photo_path, (), lambda choice: window.documents.open_photo(
+        photo_path, **choice.open_options()), no_face=True)
+
+
+def choose_face(window) -> None:
+    """Another face of the open photo, the whole image, or a square placed by hand."""
+    from semedit_gui.dialogs.face_dialog import ask_face
+
+    session = window.session
+    if session is None or session.photo_path is None:
+        window.show_message("Choose Face works on a photo opened in this session; open "
+                            "the photo again to choose another face.")
+        return
+    ask_face(window, session.photo_path, session.face_boxes, lambda choice:
+             window.documents.choose_face(**choice.open_options()),
+             no_face=not session.face_boxes)
 
 
 def export_masks(window) -> None:

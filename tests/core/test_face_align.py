@@ -202,3 +202,18 @@ def test_bad_inputs(astronaut: np.ndarray, landmarks: np.ndarray):
     transform = ffhq_transform(landmarks, (512, 512))
     with pytest.raises(InvalidInputError, match="512×512"):
         apply_transform(astronaut[:300], transform)
+
+
+def test_a_square_placed_by_hand_is_the_crop():
+    from core.face.align import square_crop_transform
+
+    rgb = np.random.default_rng(3).integers(0, 256, (120, 200, 3), dtype=np.uint8)
+    transform = square_crop_transform((200, 120), (30, 10, 64), 64)
+    assert transform.crop_box == (30, 10, 94, 74)
+    assert np.array_equal(apply_transform(rgb, transform), rgb[10:74, 30:94])
+    assert AlignTransform.from_json(transform.to_json()) == transform
+    # Aligned pixel centres map back onto the square's pixels.
+    corner = transform.aligned_to_photo(64) @ np.array([0.0, 0.0, 1.0])
+    assert np.allclose(corner[:2], (30, 10), atol=1e-6)
+    with pytest.raises(InvalidInputError, match="inside the 200×120 photo"):
+        square_crop_transform((200, 120), (150, 10, 64), 64)

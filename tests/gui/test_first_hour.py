@@ -1,0 +1,129 @@
+"""The dead ends a new user met in the first hour, each walked through in the real window
+(offscreen, a tiny generator on the CPU): a photo without a face, a photo with several."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image
+from PySide6.QtCore import QPointF, Qt
+
+from semedit_gui.dialogs.face_dialog import face_at, square_from_drag
+from tests.gui.test_editor_workflow import WAIT_MS, finish, make_window
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def coffee(tmp_path_factory) -> Path:
+    """A photo with no face in it (the issue's example)."""
+    path = tmp_path_factory.mktemp("photos") / "coffee.png"
+    Image.fromarray(skimage.data.coffee()).save(path)
+    return path
+
+
+def lanczos_crop(path: Path, box: tuple[int, int, int, int], size: int) -> np.ndarray:
+    with Image.open(path) as image:
+        crop = image.convert("RGB").crop(box)
+    return np.asarray(crop.resize((size, size), Image.Resampling.LANCZOS))
+
+
+def wait_face_dialog(qtbot, window, path: Path):
+    finish(qtbot, window.open_path(path))
+    qtbot.waitUntil(lambda: window.face_dialog is not None, timeout=WAIT_MS)
+    dialog = window.face_dialog
+    qtbot.waitExposed(dialog)
+    return dialog
+
+
+def drag_in(qtbot, view, start: tuple[float, float], end: tuple[float, float]) -> None:
+    viewport = view.viewport()
+    a, b = view.mapFromScene(QPointF(*start)), view.mapFromScene(QPointF(*end))
+    middle = (a + b) / 2
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=a)
+    qtbot.mouseMove(viewport, middle)
+    qtbot.mouseMove(viewport, b)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=b)
+
+
+def test_square_from_a_drag_stays_in_the_photo():
+    assert square_from_drag((10, 20), (110, 60), (400, 300)) == (10, 20, 100)
+    assert square_from_drag((300, 200), (250, 50), (400, 300)) == (150, 50, 150)
+    # Dragged past the edge: the largest square that fits from the start point.
+    assert square_from_drag((350, 100), (500, 200), (400, 300)) == (350, 100, 50)
+    assert square_from_drag((10, 10), (14, 12), (400, 300)) is None  # a click
+    assert face_at((50, 50), [(0, 0, 100, 100), (40, 40, 60, 60)]) == 1
+    assert face_at((150, 50), [(0, 0, 100, 100)]) is None
+
+
+def test_no_face_whole_image(qtbot, tmp_path, coffee):
+    window = make_window(qtbot, tmp_path)
+    dialog = wait_face_dialog(qtbot, window, coffee)
+    assert window.session is None and "No face was found" in dialog.intro.text()
+    assert not dialog.use_button.isEnabled()  # nothing placed yet
+    with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
+        dialog.whole_button.click()
+    doc = window.session.doc
+    width, height = 600, 400  # coffee: the centred 400² square
+    box = ((width - height) // 2, 0, (width + height) // 2, height)
+    assert doc.transform["crop_box"] == list(box) or tuple(doc.transform["crop_box"]) == box
+    assert np.array_equal(doc.aligned, lanczos_crop(coffee, box, doc.resolution))
+    assert window.face_dialog is None
+    window.close_discarding()
+
+
+def test_no_face_place_a_square_by_hand(qtbot, tmp_path, coffee):
+    window = make_window(qtbot, tmp_path)
+    dialog = wait_face_dialog(qtbot, window, coffee)
+    drag_in(qtbot, dialog.view, (150, 60), (330, 200))
+    assert dialog.square is not None and dialog.use_button.isEnabled()
+    x0, y0, side = dialog.square
+    # The view is scaled to fit: a screen pixel is ~1.5 photo pixels here.
+    assert abs(x0 - 150) <= 3 and abs(y0 - 60) <= 3 and abs(side - 180) <= 4
+    assert f"{side}×{side}" in dialog.status.text()
+    with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
+        dialog.use_button.click()
+    doc = window.session.doc
+    assert tuple(doc.transform["crop_box"]) == (x0, y0, x0 + side, y0 + side)
+    assert np.array_equal(doc.aligned, lanczos_crop(coffee, (x0, y0, x0 + side, y0 + side),
+                                                    doc.resolution))
+    assert "square you placed" in window.statusBar().currentMessage()
+    window.close_discarding()
+
+
+def test_choose_another_face_of_a_group_photo(qtbot, tmp_path):
+    astronaut = skimage.data.astronaut()
+    small = np.asarray(Image.fromarray(astronaut).resize((320, 320)))
+    group = np.zeros((512, 512 + 320, 3), np.uint8)
+    group[:, :512] = astronaut
+    group[96:416, 512:] = small
+    path = tmp_path / "two.png"
+    Image.fromarray(group).save(path)
+    window = make_window(qtbot, tmp_path)
+    with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
+        window.open_path(path)
+    session = window.session
+    count = len(session.face_boxes)  # dlib also sees a face in the astronaut's badge
+    right_face = [i for i, box in enumerate(session.face_boxes) if box[0] >= 512]
+    assert count >= 2 and len(right_face) == 1
+    assert f"{count} faces" in window.statusBar().currentMessage()
+    first = session.doc.aligned.copy()
+    window.commands.choose_face.trigger()
+    dialog = window.face_dialog
+    qtbot.waitExposed(dialog)
+    left, top, right, bottom = session.face_boxes[right_face[0]]
+    centre = ((left + right) / 2, (top + bottom) / 2)
+    drag_in(qtbot, dialog.view, centre, centre)  # a click on the face
+    assert dialog.selected_face == right_face[0]
+    assert dialog.use_button.text() == f"Use Face {right_face[0] + 1}"
+    with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
+        dialog.use_button.click()
+    doc = window.session.doc
+    assert doc.transform["method"] == "ffhq"
+    quad = np.array(doc.transform["quad"])
+    assert quad[:, 0].mean() > 512  # aligned around the right-hand face
+    assert not np.array_equal(doc.aligned, first)
+    window.close_discarding()
