@@ -170,9 +170,35 @@ def _image_bytes(fmt: str, mode: str = "RGB", size: int = 24) -> bytes:
     return buffer.getvalue()
 
 
+def _rich_seeds() -> dict[str, bytes]:
+    """Files that take the decoder's other paths: EXIF + ICC, CMYK, 16 bits, palette with
+    transparency, several TIFF frames."""
+    from PIL import ImageCms
+
+    rng = np.random.default_rng(2)
+    rgb = Image.fromarray(rng.integers(0, 256, (20, 28, 3), dtype=np.uint8), "RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    seeds = {}
+    for name, image, options in [
+        ("exif.jpg", rgb, {"exif": exif.tobytes(), "icc_profile": icc}),
+        ("cmyk.jpg", rgb.convert("CMYK"), {}),
+        ("grey16.png", Image.fromarray(rng.integers(0, 65536, (20, 28), dtype=np.uint16)),
+         {}),
+        ("palette.png", rgb.convert("P"), {"transparency": 3}),
+        ("frames.tif", rgb, {"save_all": True, "append_images": [rgb.rotate(90)]}),
+    ]:
+        buffer = io.BytesIO()
+        fmt = {"jpg": "JPEG", "png": "PNG", "tif": "TIFF"}[name.rsplit(".", 1)[1]]
+        image.save(buffer, format=fmt, **options)
+        seeds[name] = buffer.getvalue()
+    return seeds
+
+
 PHOTO_SEEDS = {f"photo.{ext}": _image_bytes(fmt) for ext, fmt in
                [("png", "PNG"), ("jpg", "JPEG"), ("webp", "WEBP"), ("tif", "TIFF"),
-                ("bmp", "BMP")]}
+                ("bmp", "BMP")]} | _rich_seeds()
 MASK_SEEDS = {"mask.png": _image_bytes("PNG", "L", 16),
               "mask16.png": _image_bytes("PNG", "I;16", 16),
               "mask.jpg": _image_bytes("JPEG", "L", 16)}
