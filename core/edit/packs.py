@@ -34,6 +34,7 @@ READERS = ("direction", "chunkmogrify-stylespace-presets")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_LOOPBACK = re.compile(r"^http://(127\.0\.0\.1|localhost)(:\d+)?/")  # a local mirror
 _MAX_PRESETS_BYTES = 1 << 20
 
 
@@ -97,7 +98,7 @@ class DirectionPack:
         elif generator_id == self.generator:
             return None
         current = f"'{generator_id}'" if generator_id else "a generator file of your own"
-        return (f"The {self.title} pack was made for the generator '{self.generator}'; "
+        return (f"The direction pack '{self.title}' was made for the generator '{self.generator}'; "
                 f"the current generator is {current}, whose latent space the directions do "
                 "not fit. Choose that generator first.")
 
@@ -162,8 +163,8 @@ def _file(entry: Any, where: str) -> PackFile:
     filename, url, sha = get.text("filename"), get.text("url"), get.text("sha256")
     if "/" in filename or "\\" in filename or filename.startswith("."):
         raise PackError(f"{where}: filename {filename!r} must be a plain file name.")
-    if not url.startswith("https://"):
-        raise PackError(f"{where}: the url must be https.")
+    if not (url.startswith("https://") or _LOOPBACK.match(url)):
+        raise PackError(f"{where}: the url must be https (or http on this machine).")
     if not _HEX64.fullmatch(sha):
         raise PackError(f"{where}: sha256 must be 64 lower-case hex digits.")
     size = entry.get("size")
@@ -264,11 +265,13 @@ def pack_directions(pack: DirectionPack, folder: Path, library) -> list[tuple[Di
     for f in pack.files:
         path = Path(folder) / f.filename
         if not path.is_file():
-            raise InvalidInputError(f"{f.filename} of the {pack.title} pack is not downloaded; "
+            raise InvalidInputError(f"{f.filename} of the direction pack '{pack.title}' is not "
+                                    "downloaded; "
                                     f"run `semedit directions packs download {pack.id}`.")
         if hash_file(path).sha256 != f.sha256:
-            raise InvalidInputError(f"{path} is not the file the {pack.title} pack lists "
-                                    "(its sha256 differs); delete it and download again.")
+            raise InvalidInputError(f"{path} is not the file the direction pack "
+                                    f"'{pack.title}' lists (its sha256 differs); delete it "
+                                    "and download again.")
     g = library.generator
     out: list[tuple[Direction, str]] = []
     for entry in pack.directions:
