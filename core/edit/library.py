@@ -362,8 +362,8 @@ class DirectionLibrary:
             self._forget_label(name)
             return
         if name in {d.name for d in self.builtin()}:
-            raise InvalidInputError(f"{name!r} is a GANSpace component; they cannot be "
-                                    "removed (rename it instead).")
+            raise InvalidInputError(f"{name!r} is a built-in GANSpace component; it cannot "
+                                    "be removed (rename it instead).")
         raise self._unknown(name)
 
     # -- names shown ----------------------------------------------------------------------

@@ -127,7 +127,8 @@ def test_import_use_and_remove_a_direction_file(project, tmp_path, capsys):
                          "--layers", "2-6", "--generator", GEN)
     assert code == 0, err
     assert json.loads(out)["imported"][0] | {"scale": None} == {
-        "name": "smile", "space": "w", "source": "imported", "scale": None,
+        "name": "smile", "title": "smile", "group": None, "space": "w", "source": "imported",
+        "scale": None,
         "layers": [2, 6], "description": json.loads(out)["imported"][0]["description"]}
     code, _, err = run(capsys, "edit", project, "--chunk", "lower", "--direction", "smile=1",
                        "-o", tmp_path / "smile.png")
