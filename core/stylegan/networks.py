@@ -268,11 +268,15 @@ class SynthesisNetwork(nn.Module):
         styles: StyleVectors | None = None,
         force_fp32: bool = False,
         return_styles: bool = False,
+        max_resolution: int | None = None,
     ):
         """Render images [N, C, R, R] (NVIDIA range, about [-1, 1]) from W+ or from S.
 
         Pass `styles` (e.g. edited `compute_styles` output) to render from S space;
         `ws` is then not needed. With `return_styles=True` returns (images, styles).
+        `max_resolution` (one of the block resolutions) stops after that block and returns
+        the skip architecture's image accumulated so far, [N, C, r, r]: a fast low-resolution
+        preview of the same picture (256² costs a fraction of a 1024² synthesis).
         """
         if noise_mode not in ("const", "random", "none"):
             raise ValueError(f"noise_mode must be const, random or none, not {noise_mode!r}")
@@ -282,10 +286,15 @@ class SynthesisNetwork(nn.Module):
             styles = self.compute_styles(ws)
         else:
             self._check_styles(styles)
+        if max_resolution is not None and max_resolution not in self.block_resolutions:
+            raise ValueError(f"max_resolution must be one of {self.block_resolutions}, "
+                             f"not {max_resolution!r}")
         batch = next(iter(styles.values())).shape[0]
         x = img = None
         for block in self.blocks():
             x, img = block(x, img, styles, batch, noise_mode, force_fp32)
+            if block.resolution == max_resolution:
+                break
         return (img, styles) if return_styles else img
 
     def _check_ws(self, ws: torch.Tensor) -> None:

@@ -115,3 +115,29 @@ def test_images_to_uint8():
     out = images_to_uint8(img)
     assert out.shape == (1, 2, 2, 3) and out.dtype.name == "uint8"
     assert out[0, :, :, 0].tolist() == [[0, 128], [255, 255]]
+
+
+@torch.no_grad()
+def test_max_resolution_returns_the_intermediate_skip_image_of_that_block():
+    g = random_generator(32, seed=5)
+    ws = _ws(g, n=2)
+    styles = g.synthesis.compute_styles(ws)
+    seen = {}
+
+    def keep(block, _inputs, output):  # each block returns (x, accumulated skip image)
+        seen[block.resolution] = output[1].clone()
+
+    hooks = [block.register_forward_hook(keep) for block in g.synthesis.blocks()]
+    try:
+        full = g.synthesis(styles=styles)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert torch.equal(seen[32], full)
+    for res in (4, 8, 16):
+        low = g.synthesis(styles=styles, max_resolution=res)
+        assert low.shape == (2, 3, res, res)
+        assert torch.equal(low, seen[res])
+    assert torch.equal(g.synthesis(ws, max_resolution=32), full)
+    with pytest.raises(ValueError, match="max_resolution"):
+        g.synthesis(ws, max_resolution=12)
