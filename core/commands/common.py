@@ -15,9 +15,9 @@ from core.device import DEVICE_CHOICES
 from core.errors import SemeditError
 from core.fileio import write_atomically
 from core.jobs import JobControl
-from core.models import ModelStore, load_manifest
+from core.models import ModelStore
 from core.models.loaded import LoadedModels, ModelChoice
-from core.paths import models_dir
+from core.models.validation import open_model_store
 from core.workflows import Progress
 
 R = TypeVar("R")
@@ -46,7 +46,7 @@ def add_init_arguments(parser: argparse.ArgumentParser) -> None:
 
 def open_store(models_dir_override: str | None = None) -> ModelStore:
     """The model files, for `semedit models` (which loads none of them)."""
-    return ModelStore(load_manifest(), models_dir(models_dir_override))
+    return open_model_store(models_dir_override)
 
 
 def models_for(args: argparse.Namespace, *, generator: str | None = None) -> LoadedModels:

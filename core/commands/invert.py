@@ -104,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
     apply_inversion(doc, list(doc.chunks), outcome.result, outcome.settings, metrics=metrics,
                     generator_id=outcome.generator_id,
                     generator_sha256=outcome.generator_sha256,
-                    pti_weights=outcome.pti_weights)
+                    pti_weights=outcome.pti_weights, generator_name=outcome.generator_name,
+                    generator_path=outcome.generator_path)
     doc.validate()
     save_project(doc, args.output, protect=opened.path)
     if args.metrics:

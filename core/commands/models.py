@@ -1,4 +1,4 @@
-"""`semedit models list | download ID | verify [ID] | import ID FILE`."""
+"""`semedit models list | download ID | verify [ID] | import ID FILE | add NAME FILE`."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     download = actions.add_parser("download", help="download a model (resumes partial files)")
     download.add_argument("id", help="model id, see `semedit models list`")
     download.add_argument("--force", action="store_true", help="download even if installed")
+    download.add_argument("--replace", action="store_true",
+                          help="trust the new copy over a sha256 recorded earlier")
     download.set_defaults(handler=_download)
 
     verify = actions.add_parser("verify", help="check installed files against their hashes")
@@ -34,12 +36,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     importing = actions.add_parser("import", help="use a model file you already have")
     importing.add_argument("id", help="model id the file is")
     importing.add_argument("file", help="the file; it is copied after checking, never moved")
+    importing.add_argument("--replace", action="store_true",
+                           help="trust this file over a sha256 recorded earlier for the id")
     importing.set_defaults(handler=_import)
+
+    adding = actions.add_parser("add", help="add a StyleGAN2 generator of your own by name",
+                                description="Check FILE is a StyleGAN2 generator SemEdit can "
+                                "run, show its architecture and make it usable as NAME "
+                                "(--generator NAME, Preferences). The file stays where it is.")
+    adding.add_argument("name", help="the name to use it by (lower-case, digits, . _ -)")
+    adding.add_argument("file", help="an NVIDIA network pickle or a rosinality checkpoint")
+    adding.add_argument("--replace", action="store_true",
+                        help="point an existing name at this file")
+    adding.set_defaults(handler=_add)
 
 
 def _list(args: argparse.Namespace) -> int:
     store = open_store(args.models_dir)
     rows = [status.as_row() | {"path": str(status.path)} for status in store.list()]
+    rows += [model.as_row() | {"path": str(model.path), "sha256": model.sha256,
+                               "architecture": model.summary}
+             for model in store.user_models().values()]
     if args.json:
         print(json.dumps({"models_dir": str(store.root), "models": rows}, indent=2))
         return 0
@@ -56,7 +73,8 @@ def _download(args: argparse.Namespace) -> int:
     asset = store.manifest.get(args.id)
     bar = ProgressBar(f"Downloading {asset.id}")
     try:  # Ctrl-C stops the download through the control; the .part file stays
-        jobs = store.download(asset.id, control_of(args), force=args.force)
+        jobs = store.download(asset.id, control_of(args), force=args.force,
+                              replace=args.replace)
         while True:
             try:
                 progress = next(jobs)
@@ -95,6 +113,18 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     store = open_store(args.models_dir)
-    path = store.import_file(args.id, args.file)
-    print(f"{args.id} is installed at {path} (checked; {args.file} was left as it was)")
+    path = store.import_file(args.id, args.file, replace=args.replace,
+                             control=control_of(args))
+    entry = store.index.lookup(path)
+    what = f"; it is {entry.summary}" if entry is not None and entry.summary else ""
+    print(f"{args.id} is installed at {path} (checked{what}; {args.file} was left as it was)")
+    return 0
+
+
+def _add(args: argparse.Namespace) -> int:
+    store = open_store(args.models_dir)
+    model = store.add_user_model(args.name, args.file, replace=args.replace,
+                                 control=control_of(args))
+    print(f"{model.name} is {model.summary}, sha256 {model.sha256[:12]}…, at {model.path}. "
+          f"Use it with --generator {model.name} or choose it in Preferences.")
     return 0

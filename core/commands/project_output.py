@@ -13,12 +13,15 @@ from core.commands.common import (
     control_of,
     models_for,
     no_bar,
+    note,
+    open_store,
     run_workflow,
 )
 from core.errors import ImageError, InvalidInputError
 from core.models.loaded import LoadedModels
 from core.project import Document, load_project
 from core.workflows import export
+from core.workflows.project_generator import find_project_generator
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,23 +30,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--full-photo", action="store_true",
                    help="paste the edited face back into the original photo")
     p.add_argument("--generator", metavar="PATH|ID",
-                   help="generator (default: the one the project was made with)")
+                   help="generator (default: the one the project was made with, found by "
+                   "its sha256; a file given here is checked and remembered)")
+    p.add_argument("--force-generator", action="store_true",
+                   help="use --generator even though its sha256 is not the project's")
     add_models_dir_argument(p)
     add_device_argument(p)
 
 
 def open_project(args: argparse.Namespace) -> tuple[Document, LoadedModels]:
-    """The project and a model provider with the generator it was made with (checked by
-    sha256)."""
+    """The project and a model provider with the generator it was made with, found by
+    content (`core.workflows.project_generator`)."""
     doc = load_project(args.project)
     refuse_to_overwrite_original(Path(args.output), doc.photo_bytes)
-    models = models_for(args, generator=args.generator or doc.generator_id)
+    found = find_project_generator(open_store(getattr(args, "models_dir", None)), doc,
+                                   args.generator, force=args.force_generator)
+    if found.warning:
+        note(found.warning, stderr=True)
+    models = models_for(args, generator=str(found.path))
     generator = models.generator()
-    if doc.generator_sha256 and generator.source_sha256 != doc.generator_sha256:
+    if not found.warning and doc.generator_sha256 \
+            and generator.source_sha256 != doc.generator_sha256:  # changed since it was found
         raise InvalidInputError(
-            f"{args.project} was made with a different generator (sha256 "
-            f"{doc.generator_sha256[:12]}…) than {generator.source_path} "
-            f"({generator.source_sha256[:12]}…); pass the right one with --generator.")
+            f"{generator.source_path} changed while it was read (sha256 "
+            f"{generator.source_sha256[:12]}…, the project's is {doc.generator_sha256[:12]}…).")
     return doc, models
 
 

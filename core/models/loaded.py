@@ -24,9 +24,7 @@ import torch
 
 from core.device import pick_device
 from core.errors import ModelMissingError, SemeditError
-from core.models.manifest import load_manifest
-from core.models.store import ModelStore
-from core.paths import models_dir
+from core.models.validation import open_model_store
 
 DEFAULT_VGG = "vgg16-imagenet"
 
@@ -66,7 +64,7 @@ class LoadedModels:
     def __init__(self, choice: ModelChoice = ModelChoice()):
         self.choice = choice
         self.device = pick_device(choice.device)
-        self.store = ModelStore(load_manifest(), models_dir(choice.models_dir))
+        self.store = open_model_store(choice.models_dir)
         self._loaded: dict[str, tuple[_FileIdentity, Any]] = {}
         self._derived: dict[object, Any] = {}  # made from the current generator
 
@@ -87,7 +85,7 @@ class LoadedModels:
             if changed:
                 _free_memory()
         self.choice, self.device = choice, device
-        self.store = ModelStore(load_manifest(), models_dir(choice.models_dir))
+        self.store = open_model_store(choice.models_dir)
 
     # ----------------------------------------------------------------- generator
 
@@ -100,7 +98,21 @@ class LoadedModels:
         from core.stylegan import load_generator
 
         path = self.generator_file()
-        return self._get("generator", path, lambda: load_generator(path, device=self.device))
+        return self._get("generator", path, lambda: self._indexed(
+            path, load_generator(path, device=self.device)))
+
+    def _indexed(self, path: Path, generator):
+        """Record a generator file the app was given in the model index (by sha256), so a
+        project made with it finds it again by content."""
+        from core.models.index import ModelFacts
+        from core.models.validation import generator_architecture, generator_summary
+
+        if generator.source_sha256:
+            architecture = generator_architecture(generator.config)
+            self.store.remember(path, generator.source_sha256,
+                              ModelFacts("generator", generator_summary(architecture),
+                                         architecture))
+        return generator
 
     @property
     def generator_id(self) -> str | None:
@@ -110,8 +122,8 @@ class LoadedModels:
         manifest = self.store.manifest
         if spec is None:
             return manifest.default_for("generator").id
-        if spec in manifest.ids:
-            return spec
+        if spec in manifest.ids or spec in self.store.user_models():
+            return spec  # a manifest id, or the name of the user's own model
         try:
             chosen = Path(spec).resolve()
         except (OSError, ValueError):
@@ -226,7 +238,7 @@ class LoadedModels:
 def encoder_installed(choice: ModelChoice) -> bool:
     """Whether `choice` has an encoder file to load, without loading it (for the app's
     UI thread: what Quick can do)."""
-    store = ModelStore(load_manifest(), models_dir(choice.models_dir))
+    store = open_model_store(choice.models_dir)
     try:
         store.resolve(choice.encoder, "encoder")
     except SemeditError:

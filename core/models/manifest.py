@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,11 +34,22 @@ _HEX_PATTERN = re.compile(r"^[0-9a-f]+$")
 _COMMON_REQUIRED = ("id", "kind", "filename", "urls", "size", "sha256", "licence", "description")
 _COMMON_OPTIONAL = ("sha256_prefix", "md5_prefix", "default", "source", "obtain")
 _KIND_FIELDS: dict[str, tuple[str, ...]] = {
-    "generator": ("resolution", "domain", "format", "codebase"),
+    "generator": ("resolution", "domain", "format", "codebase", "architecture"),
     "sam": ("variant",),
     "vgg": (),
-    "encoder": ("resolution", "domain", "format", "codebase"),
+    "encoder": ("resolution", "domain", "format", "codebase", "architecture"),
 }
+# `architecture` of a generator (or encoder) entry: what differs from config-f at its
+# resolution.
+_ARCHITECTURE_KEYS = ("z_dim", "w_dim", "mapping_layers", "channels")
+
+
+def config_f_architecture(resolution: int) -> dict[str, Any]:
+    """NVIDIA's StyleGAN2 config-f at `resolution` (FFHQ, MetFaces, AFHQ releases): z and w
+    512, 8 mapping layers, min(32768 / r, 512) feature maps at block resolution r."""
+    blocks = [2**i for i in range(2, resolution.bit_length())]
+    return {"z_dim": 512, "w_dim": 512, "num_ws": 2 * (resolution.bit_length() - 1) - 2,
+            "mapping_layers": 8, "channels": {str(r): min(32768 // r, 512) for r in blocks}}
 
 
 class ManifestError(SemeditError):
@@ -74,11 +85,39 @@ class Asset:
     codebase: str | None = None
     # sam
     variant: str | None = None
+    # generators whose layout is not NVIDIA's config-f: the keys that differ
+    architecture: Mapping[str, Any] | None = field(default=None, hash=False)
 
     @property
     def downloadable(self) -> bool:
         """False when the file must be fetched by a person and imported (`obtain: import`)."""
         return self.obtain == "download"
+
+    def declared_architecture(self) -> dict[str, Any]:
+        """What a file must be to be this asset, in the terms `ModelFacts.architecture`
+        uses. Every generator the manifest lists is NVIDIA's config-f layout at its
+        resolution (and e4e encodes into it)."""
+        if self.kind in ("generator", "encoder") and self.resolution:
+            return {"resolution": self.resolution, **config_f_architecture(self.resolution),
+                    **(self.architecture or {})}
+        if self.kind == "sam":
+            return {"variant": self.variant}
+        if self.kind == "vgg":
+            return {"layout": "torchvision vgg16"}
+        return {}
+
+    def what_it_is(self) -> str:
+        """The asset in a few words, for "X is …, not <what_it_is>"."""
+        if self.kind == "generator" and not self.resolution:
+            return "a StyleGAN2 generator"
+        if self.kind == "generator":
+            return (f"the {self.resolution}×{self.resolution} {self.domain or ''} StyleGAN2 "
+                    f"model {self.id}").replace("  ", " ")
+        if self.kind == "encoder":
+            return f"an encoder for the {self.resolution}×{self.resolution} generator ({self.id})"
+        if self.kind == "sam":
+            return f"the Segment Anything {self.variant} model ({self.id})"
+        return f"the torchvision VGG16 weights ({self.id})"
 
     @property
     def has_official_hash(self) -> bool:
@@ -211,6 +250,7 @@ def _parse_asset(entry: Any, where: str, require_https: bool) -> Asset:
         format=_optional_text(entry, "format", where),
         codebase=_optional_text(entry, "codebase", where),
         variant=_optional_text(entry, "variant", where),
+        architecture=_architecture(entry, where),
     )
     _check_kind_fields(asset, where)
     if asset.sha256 and asset.sha256_prefix and not asset.sha256.startswith(asset.sha256_prefix):
@@ -347,6 +387,26 @@ def _obtain(entry: Mapping[str, Any], where: str) -> str:
         raise ManifestError(f"{where}: 'obtain' must be one of {', '.join(OBTAIN_WAYS)}, "
                             f"not {value!r}.")
     return value
+
+
+def _architecture(entry: Mapping[str, Any], where: str) -> dict[str, Any] | None:
+    value = entry.get("architecture")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or any(k not in _ARCHITECTURE_KEYS for k in value):
+        raise ManifestError(f"{where}: 'architecture' must be an object with some of "
+                            f"{', '.join(_ARCHITECTURE_KEYS)}.")
+    for key in ("z_dim", "w_dim", "mapping_layers"):
+        if key in value and (not isinstance(value[key], int) or isinstance(value[key], bool)
+                             or value[key] < 1):
+            raise ManifestError(f"{where}: architecture '{key}' must be a positive integer.")
+    channels = value.get("channels", {})
+    if not isinstance(channels, Mapping) or not all(
+            isinstance(k, str) and k.isdigit() and isinstance(c, int) and not isinstance(c, bool)
+            and c > 0 for k, c in channels.items()):
+        raise ManifestError(f"{where}: architecture 'channels' must map block resolutions "
+                            "(\"4\", \"8\", …) to positive integers.")
+    return dict(value)
 
 
 def _bool(entry: Mapping[str, Any], key: str, where: str) -> bool:

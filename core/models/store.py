@@ -1,8 +1,14 @@
 """The models folder: what is installed, downloading, importing, checking, resolving.
 
 Files whose upstream publishes no full sha256 are checked "trust on first use": the sha256
-of the first copy that passed every published check (size, hash prefix) is recorded in
+of the first copy that passed every published check (size, hash prefix) and was read as
+the model its entry declares (`validate`, see `core.models.validation`) is recorded in
 `<root>/verified_hashes.json`, and every later download, import or verify must match it.
+A record that turns out wrong is replaced by an import or download with `replace=True`.
+
+Besides the manifest's models, the store keeps the user's own generators (`add_user_model`,
+`<root>/user_models.json`: a name, the file's path and sha256) and the model index
+(`<root>/model_index.json`, `core.models.index`) of every model file by content.
 """
 
 from __future__ import annotations
@@ -10,8 +16,8 @@ from __future__ import annotations
 import builtins
 import json
 import os
-from collections.abc import Generator, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,9 +34,14 @@ from core.fileio import write_atomically
 from core.hashing import HASH_BLOCK_SIZE, FileDigests, StreamHasher, check_digests, hash_file
 from core.jobs import JobControl
 from core.models.download import DownloadProgress, download, part_path
-from core.models.manifest import Asset, Manifest, UnknownAssetError
+from core.models.index import INDEX_FILE, IndexEntry, ModelFacts, ModelIndex
+from core.models.manifest import _ID_PATTERN, Asset, Manifest, UnknownAssetError
 
 HASH_RECORDS_FILE = "verified_hashes.json"
+USER_MODELS_FILE = "user_models.json"
+# validate(asset, path, shown_as=...) -> ModelFacts, raising SemeditError for a file that
+# is not the asset (core.models.validation.validate_model_file).
+Validator = Callable[..., ModelFacts]
 _HASH_RECORDS_FORMAT = 1
 _IMPORT_SUFFIX = ".importing"
 
@@ -102,12 +113,50 @@ class HashRecordError(SemeditError):
     """`verified_hashes.json` exists but cannot be read."""
 
 
+class RecordedHashMismatch(ChecksumError):
+    """The file passes every published check but differs from the sha256 recorded on first
+    use: the record may be the wrong one (a junk file trusted by an older SemEdit), so the
+    user may replace it (`replace=True`)."""
+
+
+@dataclass(frozen=True)
+class UserModel:
+    """A generator of the user's own, used by name like a manifest model."""
+
+    name: str
+    kind: str
+    path: Path
+    sha256: str
+    summary: str
+
+    def as_row(self) -> dict[str, str]:
+        state = "installed" if self.path.is_file() else "missing"
+        return {"id": self.name, "kind": self.kind, "default": "", "state": state,
+                "size": format_bytes(_file_size(self.path)), "checks": "sha256 (yours)",
+                "licence": "yours"}
+
+
+@dataclass(frozen=True)
+class GeneratorNeeded:
+    """What a project says about the generator it was made with."""
+
+    id: str | None
+    sha256: str | None
+    name: str | None = None
+    path: str | None = None
+
+
 class ModelStore:
     """The files of one manifest in one folder (`root`), one file per asset."""
 
-    def __init__(self, manifest: Manifest, root: str | os.PathLike[str]):
+    def __init__(self, manifest: Manifest, root: str | os.PathLike[str], *,
+                 validate: Validator | None = None):
+        """`validate` None: hash checks only (tests of the download machinery); the app,
+        the CLI and the provider pass `core.models.validation.validate_model_file`."""
         self.manifest = manifest
         self.root = Path(root)
+        self.validate = validate
+        self.index = ModelIndex(self.root / INDEX_FILE)
 
     # -- where and what ------------------------------------------------------------------
 
@@ -147,9 +196,14 @@ class ModelStore:
         text = os.fspath(spec)
         if text in self.manifest.ids:
             return self._installed_path(self.manifest.get(text), kind)
+        user = self.user_models().get(text)
+        if user is not None:
+            return self._user_model_path(user, kind)
         if _looks_like_path(text):
             raise ModelMissingError(f"There is no model file at {candidate}.")
-        known = ", ".join(a.id for a in self.manifest.of_kind(kind)) or "none"
+        known = ", ".join([*(a.id for a in self.manifest.of_kind(kind)),
+                           *(u.name for u in self.user_models().values() if u.kind == kind)])
+        known = known or "none"
         raise UnknownAssetError(
             f"'{text}' is neither a file nor a known model id; known {kind} models: {known}."
         )
@@ -162,6 +216,7 @@ class ModelStore:
         control: JobControl | None = None,
         *,
         force: bool = False,
+        replace: bool = False,
         stall_timeout: float = 30.0,
         retries: int = 3,
     ) -> Generator[DownloadProgress, None, Path]:
@@ -169,6 +224,8 @@ class ModelStore:
 
         An installed asset is not fetched again unless `force` is true. A stop through
         `control` raises `JobCancelled` and keeps the `.part` file for a later resume.
+        The finished file must be the model the entry declares, or it is deleted and
+        nothing is recorded; `replace` trusts a new copy over a recorded sha256.
         """
         status = self.status(asset_id)
         asset = status.asset
@@ -181,7 +238,7 @@ class ModelStore:
                 f"browser, save {asset.filename}, then import it (semedit models import "
                 f"{asset.id} FILE, or Import in the Models dialog)."
             )
-        recorded = self._recorded_sha256(asset)
+        recorded = None if replace else self._recorded_sha256(asset)
         try:
             sha256 = yield from download(
                 asset.urls,
@@ -197,22 +254,31 @@ class ModelStore:
         except ChecksumError as error:
             if asset.sha256 or not recorded:
                 raise
-            raise ChecksumError(
+            raise RecordedHashMismatch(
                 f"{error} The sha256 it was checked against was recorded when {asset.id} was "
-                f"first installed; if upstream changed the file on purpose, delete the "
-                f"'{asset.id}' entry from {self.hash_records_path} and download again."
+                f"first installed; if that record is wrong, download again with --replace "
+                "(the Models dialog asks)."
             ) from error
+        try:
+            facts = self._validated(asset, status.path)
+        except SemeditError:
+            status.path.unlink(missing_ok=True)  # not the model: it must not look installed
+            raise
         if not asset.sha256 and not recorded:
             self._record_sha256(asset, sha256, origin="download")
+        self.remember(status.path, sha256, facts)
         return status.path
 
     def import_file(
-        self, asset_id: str, src_path: str | os.PathLike[str], *, control: JobControl | None = None
+        self, asset_id: str, src_path: str | os.PathLike[str], *,
+        control: JobControl | None = None, replace: bool = False,
     ) -> Path:
         """Copy a file the user already has into the store after checking it is this asset.
 
         The source is only read, never moved or changed. The copy goes to a temporary name
-        and is renamed into place only when its size and hashes are right.
+        and is renamed into place only when its size and hashes are right and it reads as
+        the model the entry declares. `replace`: a sha256 recorded earlier is replaced by
+        this file's (RecordedHashMismatch says when that is needed).
         """
         asset = self.manifest.get(asset_id)
         src = Path(src_path).expanduser()
@@ -220,6 +286,8 @@ class ModelStore:
         if not src.is_file():
             raise InvalidInputError(f"{src} is not a file.")
         if dest.exists() and dest.samefile(src):
+            if replace:
+                self._forget_sha256(asset)
             result = self.verify(asset_id, control=control)
             if not result.ok:
                 raise ChecksumError(result.message)
@@ -238,16 +306,28 @@ class ModelStore:
                 digests = _copy_and_hash(
                     src, temp, with_md5=bool(asset.md5_prefix), control=control
                 )
-                problems = _problems(asset, digests, recorded)
+                problems = _problems(asset, digests, None if replace else recorded)
+                if problems and recorded and not asset.sha256 \
+                        and not _problems(asset, digests, None):
+                    raise RecordedHashMismatch(
+                        f"{src} has sha256 {digests.sha256[:12]}…, but {asset.id} was recorded "
+                        f"as {recorded[:12]}… ({self._record_origin(asset)}). If that record "
+                        "is wrong, import again with --replace (the Models dialog asks). "
+                        "Nothing was imported.")
                 if problems:
                     raise ChecksumError(
                         f"{src} is not {asset.id}: {'; '.join(problems)}. Nothing was imported."
                     )
+                try:
+                    facts = self._validated(asset, temp, shown_as=src)
+                except SemeditError as error:
+                    raise type(error)(f"{error} Nothing was imported.") from error
                 os.replace(temp, dest)
             finally:
                 temp.unlink(missing_ok=True)
-        if not asset.sha256 and not recorded:
+        if not asset.sha256 and (not recorded or replace):
             self._record_sha256(asset, digests.sha256, origin=f"import of {src}")
+        self.remember(dest, digests.sha256, facts)
         return dest
 
     # -- checking files ------------------------------------------------------------------
@@ -270,6 +350,15 @@ class ModelStore:
         recorded = self._recorded_sha256(asset)
         problems = _problems(asset, digests, recorded)
         methods = _methods(asset, recorded, recorded_entry)
+        facts = None
+        if not problems and self.validate is not None:
+            try:
+                facts = self._validated(asset, path)
+                methods.append("read as the declared model")
+            except SemeditError as error:
+                problems.append(str(error))
+        if facts is not None:
+            self.remember(path, digests.sha256, facts)
         if not problems and not asset.sha256 and not recorded:
             self._record_sha256(asset, digests.sha256, origin="verify")
             methods.append("sha256 recorded now (trust on first use)")
@@ -320,6 +409,143 @@ class ModelStore:
         document = {"format": _HASH_RECORDS_FORMAT, "assets": records}
         with _os_errors_as_sentences(f"write {self.hash_records_path}"):
             _write_atomically(self.hash_records_path, json.dumps(document, indent=2) + "\n")
+
+    def _forget_sha256(self, asset: Asset) -> None:
+        records = self._hash_records()
+        if records.pop(asset.id, None) is not None:
+            document = {"format": _HASH_RECORDS_FORMAT, "assets": records}
+            with _os_errors_as_sentences(f"write {self.hash_records_path}"):
+                _write_atomically(self.hash_records_path, json.dumps(document, indent=2) + "\n")
+
+    def _record_origin(self, asset: Asset) -> str:
+        entry = self._hash_records().get(asset.id)
+        if not isinstance(entry, dict):
+            return "origin unknown"
+        return f"recorded {entry.get('recorded', '?')} from {entry.get('origin', '?')}"
+
+    def _validated(self, asset: Asset, path: Path, *,
+                   shown_as: Path | None = None) -> ModelFacts | None:
+        if self.validate is None:
+            return None
+        return self.validate(asset, path, shown_as=shown_as)
+
+    def remember(self, path: Path, sha256: str, facts: ModelFacts | None = None) -> None:
+        """Record a model file in the index (a cache: failures to write it are ignored)."""
+        # The index is a cache: one that cannot be written costs a hash later, nothing more.
+        with suppress(SemeditError):
+            self.index.record(path, sha256, facts)
+
+    # -- the user's own models -----------------------------------------------------------
+
+    @property
+    def user_models_path(self) -> Path:
+        return self.root / USER_MODELS_FILE
+
+    def user_models(self) -> dict[str, UserModel]:
+        try:
+            data = json.loads(self.user_models_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as error:
+            raise HashRecordError(f"{self.user_models_path} cannot be read ({error}).") \
+                from error
+        models = {}
+        for name, entry in (data.get("models") or {}).items() if isinstance(data, dict) else ():
+            try:
+                models[name] = UserModel(name, str(entry["kind"]), Path(entry["path"]),
+                                         str(entry["sha256"]), str(entry.get("summary", "")))
+            except (KeyError, TypeError):
+                continue
+        return models
+
+    def add_user_model(self, name: str, src_path: str | os.PathLike[str], *,
+                       kind: str = "generator", replace: bool = False,
+                       control: JobControl | None = None) -> UserModel:
+        """Add the user's own model file under `name` (the file stays where it is)."""
+        if not _ID_PATTERN.match(name):
+            raise InvalidInputError(f"A model name must be lower-case letters, digits, '.', "
+                                    f"'_' or '-', not {name!r}.")
+        if name in self.manifest.ids:
+            raise InvalidInputError(f"'{name}' is the name of a model SemEdit lists; choose "
+                                    "another name for yours.")
+        existing = self.user_models()
+        if name in existing and not replace:
+            raise InvalidInputError(f"You already have a model called '{name}' "
+                                    f"({existing[name].path}); use --replace to point it at "
+                                    "another file.")
+        src = Path(src_path).expanduser().resolve()
+        if not src.is_file():
+            raise InvalidInputError(f"{src} is not a file.")
+        if self.validate is None:
+            raise SemeditError("This model store cannot read model files (no validator).")
+        probe = Asset(id=name, kind=kind, filename=src.name, urls=(), size=None, sha256=None,
+                      licence="yours", description="your own model")
+        facts = self.validate(probe, src)  # says what the file is when it is no model
+        with _os_errors_as_sentences(f"read {src}"):
+            sha256 = self.index.sha256_of(src, control=control)
+        self.remember(src, sha256, facts)
+        model = UserModel(name, kind, src, sha256, facts.summary)
+        entries = {n: {"kind": m.kind, "path": str(m.path), "sha256": m.sha256,
+                       "summary": m.summary} for n, m in existing.items()}
+        entries[name] = {"kind": kind, "path": str(src), "sha256": sha256,
+                         "summary": facts.summary}
+        document = {"format": 1, "models": entries}
+        with _os_errors_as_sentences(f"write {self.user_models_path}"):
+            _write_atomically(self.user_models_path, json.dumps(document, indent=2) + "\n")
+        return model
+
+    def _user_model_path(self, user: UserModel, kind: str) -> Path:
+        if user.kind != kind:
+            raise InvalidInputError(f"'{user.name}' is a {user.kind} model, not a {kind} model.")
+        if user.path.is_file():
+            return user.path
+        moved = self.index.find(user.sha256)
+        if moved:
+            return Path(moved[-1].path)
+        raise ModelMissingError(
+            f"Your model '{user.name}' was {user.path}, which is not there any more; add it "
+            f"again with `semedit models add {user.name} FILE --replace`.")
+
+    # -- projects' generators ------------------------------------------------------------
+
+    def find_generator(self, needed: GeneratorNeeded) -> Path:
+        """The file of the generator a project was made with, found by content: the
+        manifest id (if its sha256 matches), the index by sha256, the recorded path (if
+        its sha256 matches). ModelMissingError names the file and how to point at it."""
+        if needed.sha256 is None:  # an old project without a checksum: trust the id
+            return self.resolve(needed.id, "generator")
+        if needed.id and (needed.id in self.manifest.ids or needed.id in self.user_models()):
+            try:
+                path = self.resolve(needed.id, "generator")
+            except SemeditError:
+                path = None
+            if path is not None and self._sha256_of(path) == needed.sha256:
+                return path
+        for entry in reversed(self.index.find(needed.sha256)):
+            return Path(entry.path)
+        if needed.path:
+            candidate = Path(needed.path)
+            if candidate.is_file() and self._sha256_of(candidate) == needed.sha256:
+                return candidate
+        shown = needed.name or (Path(needed.path).name if needed.path else None) \
+            or needed.id or "its generator"
+        where = f" (last seen at {needed.path})" if needed.path else ""
+        raise ModelMissingError(
+            f"This project needs the generator {shown}{where}, sha256 {needed.sha256[:12]}…, "
+            "and no such file is known here; point at it with --generator PATH (it is then "
+            "remembered).", asset_id=needed.id if needed.id in self.manifest.ids else None)
+
+    def sha256_of(self, path: str | os.PathLike[str], *,
+                  control: JobControl | None = None) -> str:
+        """A model file's sha256, hashed once per (path, size, mtime) (the index)."""
+        return self._sha256_of(Path(path), control=control)
+
+    def _sha256_of(self, path: Path, *, control: JobControl | None = None) -> str:
+        try:
+            return self.index.sha256_of(path, control=control)
+        except SemeditError:  # an index that cannot be written: hash without it
+            with _os_errors_as_sentences(f"read {path}"):
+                return hash_file(path, control=control).sha256
 
     def _installed_path(self, asset: Asset, kind: str) -> Path:
         if asset.kind != kind:
@@ -416,9 +642,14 @@ def _looks_like_path(text: str) -> bool:
 __all__ = [
     "HASH_RECORDS_FILE",
     "TABLE_COLUMNS",
+    "USER_MODELS_FILE",
     "AssetStatus",
+    "GeneratorNeeded",
     "HashRecordError",
+    "IndexEntry",
     "ModelStore",
+    "RecordedHashMismatch",
+    "UserModel",
     "VerifyResult",
     "format_bytes",
 ]

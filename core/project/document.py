@@ -139,6 +139,8 @@ class Document:
     transform: dict | None = None
     generator_id: str | None = None
     generator_sha256: str | None = None
+    generator_name: str | None = None  # shown when the generator must be found again
+    generator_path: str | None = None  # where it was loaded from (one of the places looked)
     chunks: list[Chunk] = field(default_factory=list)
     inversion: dict = field(default_factory=dict)
     pti_weights: dict[str, np.ndarray] | None = None
@@ -193,6 +195,9 @@ class Document:
     def _check_generator(self) -> None:
         if self.generator_id is not None and not isinstance(self.generator_id, str):
             raise InvalidInputError("The generator id must be a string or None.")
+        for label, value in (("name", self.generator_name), ("path", self.generator_path)):
+            if value is not None and not isinstance(value, str):
+                raise InvalidInputError(f"The generator {label} must be a string or None.")
         sha = self.generator_sha256
         if sha is not None and (not isinstance(sha, str) or not _SHA256.fullmatch(sha)):
             raise InvalidInputError(

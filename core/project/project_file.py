@@ -144,7 +144,8 @@ def _manifest(doc: Document) -> dict[str, Any]:
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "app_version": __version__,
-        "generator": {"id": doc.generator_id, "sha256": doc.generator_sha256},
+        "generator": {"id": doc.generator_id, "sha256": doc.generator_sha256,
+                      "name": doc.generator_name, "path": doc.generator_path},
         "resolution": doc.resolution,
         "latent_spaces": [c.space for c in doc.chunks],
         "chunks": [
@@ -484,6 +485,11 @@ def _read_document(reader: _Reader, manifest: dict[str, Any]) -> Document:
         generator_id=_field(path, "the generator entry", generator, "id", (str, type(None))),
         generator_sha256=_field(path, "the generator entry", generator, "sha256",
                                 (str, type(None))),
+        # name and path: older projects have neither
+        generator_name=_field(path, "the generator entry", generator, "name",
+                              (str, type(None)), default=None),
+        generator_path=_field(path, "the generator entry", generator, "path",
+                              (str, type(None)), default=None),
         chunks=chunks,
         inversion=inversion,
         pti_weights=None if pti is None else _read_npz(reader, pti),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -59,6 +60,8 @@ class InversionOutcome:
     pti_weights: dict[str, np.ndarray] | None
     stopped: bool
     notes: list[str] = field(default_factory=list)
+    generator_name: str | None = None  # what to call it when it must be found again
+    generator_path: str | None = None  # the file it was loaded from
 
 
 def invert(models: LoadedModels, doc: Document, settings: InversionSettings, *,
@@ -136,14 +139,18 @@ def invert(models: LoadedModels, doc: Document, settings: InversionSettings, *,
         input_masks=input_masks, output=images_to_uint8(result.output)[0],
         steps=result.steps, seconds=result.seconds, losses=dict(result.losses))
     return InversionOutcome(codes, settings, metrics, models.generator_id,
-                            generator.source_sha256, pti_weights, stopped, notes)
+                            generator.source_sha256, pti_weights, stopped, notes,
+                            generator_name=models.generator_id or Path(
+                                generator.source_path or "").name or None,
+                            generator_path=generator.source_path)
 
 
 def apply_inversion(doc: Document, chunks: list[Chunk], result: InvertedCodes,
                     settings: InversionSettings, *, metrics: dict,
                     generator_id: str | None, generator_sha256: str | None,
                     pti_weights: dict[str, np.ndarray] | None = None,
-                    label: str = "Inversion") -> list[str]:
+                    label: str = "Inversion", generator_name: str | None = None,
+                    generator_path: str | None = None) -> list[str]:
     """Store an inversion of `chunks` in `doc` as one undo step; returns the names of the
     chunks whose masks were changed while the inversion ran.
 
@@ -175,7 +182,9 @@ def apply_inversion(doc: Document, chunks: list[Chunk], result: InvertedCodes,
     info = {"settings": dataclasses.asdict(settings), "metrics": finite(metrics)}
     items.append(_set_attributes(doc, {"inversion": info, "pti_weights": pti_weights,
                                        "generator_id": generator_id,
-                                       "generator_sha256": generator_sha256}, "Inversion"))
+                                       "generator_sha256": generator_sha256,
+                                       "generator_name": generator_name,
+                                       "generator_path": generator_path}, "Inversion"))
     doc.history.push(CompoundItem(items, label))
     return changed
 

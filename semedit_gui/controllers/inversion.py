@@ -6,6 +6,12 @@ so) and keeps the partial result; Continue optimises the current codes further. 
 counts steps across Stop and Continue: a continued run's steps and losses follow the
 previous run's instead of starting from zero again. The outcome is applied to the live
 document on the UI thread (`apply_inversion`, one undo step per run).
+
+Quick (with an encoder installed) gives every chunk the encoder's code at once, as one
+undo step, so editing can start right away; a photo just opened gets it automatically
+(one whole-image chunk when it has none). Run then refines from those codes (ChunkyGAN
+starts from the encoder's guess when one is installed). Without an encoder, Quick is
+off and `encoder_benefit` says what installing one would give.
 """
 
 from __future__ import annotations
@@ -13,10 +19,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from core.errors import SemeditError
+from core.models.loaded import ModelChoice, encoder_installed
 from core.workflows import apply_inversion
+from core.workflows.encoder_init import ENCODER_BENEFIT
 from semedit_gui import jobs
 from semedit_gui.controllers.documents import DocumentController
 from semedit_gui.controllers.job_registry import JobRegistry
@@ -24,6 +33,7 @@ from semedit_gui.session import EditorSession
 from semedit_gui.worker import Task
 
 KIND = "inversion"
+QUICK_LABEL = "Quick reconstruction (encoder)"
 
 
 class InversionController(QObject):
@@ -33,14 +43,18 @@ class InversionController(QObject):
     preview = Signal(object)  # uint8 image in the aligned frame
     finished = Signal(dict, bool)  # metrics of the run, was it stopped
     message = Signal(str, bool)
+    encoder_changed = Signal(bool)  # is an encoder installed (Quick possible)
 
     def __init__(self, registry: JobRegistry, documents: DocumentController, *,
                  force_fp32: Callable[[], bool] = lambda: False,
+                 model_choice: Callable[[], ModelChoice] | None = None,
                  parent: QObject | None = None):
         super().__init__(parent)
         self.registry = registry
         self.documents = documents
         self._force_fp32 = force_fp32
+        self._model_choice = model_choice
+        self.encoder_benefit = ENCODER_BENEFIT
         self._state = "idle"
         self.steps_done = 0  # optimisation steps of this document's runs, across Continue
         self.losses: list[tuple[int, float]] = []  # (cumulative step, total loss)
@@ -85,6 +99,46 @@ class InversionController(QObject):
             self._set_state("running")
         return task
 
+    def encoder_available(self) -> bool:
+        """Whether an encoder file is installed for the chosen models (nothing is loaded)."""
+        return self._model_choice is not None and encoder_installed(self._model_choice())
+
+    def quick(self, settings) -> Task | None:
+        """Every chunk's code from the encoder (one whole-image chunk when there are none),
+        applied as one undo step; no optimisation."""
+        session = self.documents.session
+        if session is None or self.task is not None:
+            return None
+        if not self.encoder_available():
+            self.message.emit(self.encoder_benefit, True)
+            return None
+        if not session.doc.chunks:
+            size = session.doc.resolution
+            session.chunk_set.add(np.ones((size, size), np.float32), name="all",
+                                  label="Whole-image chunk")
+        settings = replace(settings, steps=0, force_fp32=self._force_fp32())
+        self.steps_done, self.losses, self._offset, self._total = 0, [], 0, 0
+        chunks = list(session.doc.chunks)
+        self.started.emit(0, False)
+        task = self.registry.submit(
+            KIND, "Quick reconstruction", jobs.invert(session.doc.snapshot(), settings,
+                                                      loss_kind="l2", init="e4e"),
+            on_success=lambda outcome: self._apply(session, chunks, outcome, quick=True),
+            on_progress=self._on_progress, reason="Quick reconstruction")
+        if not task.finished:
+            task.ended.connect(lambda: self._set_state("idle"))
+            self._set_state("running")
+        return task
+
+    def quick_on_open(self, settings) -> Task | None:
+        """After a document opens: Quick, when an encoder is installed and no chunk has a
+        code yet."""
+        session = self.documents.session
+        if (session is None or any(c.code is not None for c in session.doc.chunks)
+                or not self.encoder_available()):
+            return None
+        return self.quick(settings)
+
     def stop(self) -> None:
         """Stop after the current step; the partial result is kept ("stopping" until then)."""
         task = self.task
@@ -111,7 +165,8 @@ class InversionController(QObject):
         if image is not None:
             self.preview.emit(image)
 
-    def _apply(self, session: EditorSession, chunks, outcome: jobs.InversionOutcome) -> None:
+    def _apply(self, session: EditorSession, chunks, outcome: jobs.InversionOutcome, *,
+               quick: bool = False) -> None:
         if self.documents.session is not session or self.registry.closing:
             return
         try:
@@ -119,20 +174,30 @@ class InversionController(QObject):
                             metrics=outcome.metrics, generator_id=outcome.generator_id,
                             generator_sha256=outcome.generator_sha256,
                             pti_weights=outcome.pti_weights,
-                            label="Inversion (stopped)" if outcome.stopped else "Inversion")
+                            label=QUICK_LABEL if quick else
+                            "Inversion (stopped)" if outcome.stopped else "Inversion",
+                            generator_name=outcome.generator_name,
+                            generator_path=outcome.generator_path)
         except SemeditError as error:
             self.message.emit(str(error), True)
             return
         session.changed_elsewhere()
         self.steps_done = self._offset + int(outcome.metrics.get("steps") or 0)
         self.finished.emit(outcome.metrics, outcome.stopped)
-        self.message.emit("Inversion stopped; Continue optimises further." if outcome.stopped
-                          else "Inversion done. Add edits in the Edits panel.", False)
+        if quick:
+            text = ("Quick reconstruction from the encoder: edit now, or Refine to optimise "
+                    "the chunks from it.")
+        elif outcome.stopped:
+            text = "Inversion stopped; Continue optimises further."
+        else:
+            text = "Inversion done. Add edits in the Edits panel."
+        self.message.emit(" ".join([text, *outcome.notes]), False)
         self.documents.load_directions()
 
     def _on_session_changed(self, _session) -> None:
         self.stop()  # its result would be for a document no longer open
         self.steps_done, self.losses, self._offset = 0, [], 0
+        self.encoder_changed.emit(self.encoder_available())
 
     def _set_state(self, state: str) -> None:
         if state != self._state:

@@ -168,7 +168,8 @@ def test_archive_layout_and_manifest(saved):
     manifest = json.loads(members["manifest.json"])
     assert manifest["format"] == "semedit-project" and manifest["format_version"] == 1
     assert manifest["app_version"] == core.__version__
-    assert manifest["generator"] == {"id": "ffhq-1024", "sha256": "ab" * 32}
+    assert manifest["generator"] == {"id": "ffhq-1024", "sha256": "ab" * 32, "name": None,
+                                     "path": None}
     assert manifest["latent_spaces"] == ["wplus", "w", "s"]
     assert manifest["photo"] == {"name": "portrait.jpg", "member": "photo"}
     assert manifest["chunks"][1] == {"name": "face", "colour": list(doc.chunks[1].colour),
