@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -41,8 +42,12 @@ if TYPE_CHECKING:  # core.edit.directions loads torch; the panel only reads attr
 SLIDER_SPAN = 3.0
 SLIDER_STEPS_PER_UNIT = 100
 SPIN_LIMIT = 100.0  # typed values may go beyond the slider
-SOURCE_TITLES = {"ganspace": "GANSpace", "supervised": "Supervised", "imported": "Imported",
-                 "user": "Custom"}
+SOURCE_TITLES = {"ganspace": "GANSpace components", "supervised": "Fitted to face measurements",
+                 "pack": "Packs", "imported": "Imported", "user": "Custom"}
+# Named directions first; GANSpace components (unnamed, pcN) last.
+SOURCE_ORDER = ("supervised", "pack", "imported", "user", "ganspace")
+ONLY_GANSPACE_HINT = ("Only unnamed GANSpace components so far: open Directions… (Edit menu) "
+                      "to compute named ones (head turn, mouth open…) or download a pack.")
 NO_CHUNK_TEXT = "Select a chunk to see and change its edits."
 NOT_INVERTED_HINT = "Invert the chunk first to preview edits."
 _DIRECTION_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -69,7 +74,8 @@ class EditRow(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.enabled_box = QCheckBox(self)
         self.enabled_box.setToolTip("Apply this edit (off keeps its strength)")
-        self.name_label = QLabel(edit.direction, self)
+        self.name_label = QLabel(direction.shown_name if direction is not None
+                                 else edit.direction, self)
         if direction is None:
             self.name_label.setToolTip(f"{edit.direction!r} is not in the direction library "
                                        "of the current generator.")
@@ -146,6 +152,14 @@ class EditsPanel(QWidget):
                                            QSizePolicy.Policy.Fixed)
         self.direction_combo.setToolTip("Direction to add to the chunk")
         self.direction_combo.currentIndexChanged.connect(self._on_direction_chosen)
+        self.search_edit = QLineEdit(self)
+        self.search_edit.setPlaceholderText("Search directions")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.textChanged.connect(lambda _text: self._fill_picker())
+        self.directions_hint = QLabel(ONLY_GANSPACE_HINT, self)
+        self.directions_hint.setWordWrap(True)
+        self.directions_hint.setStyleSheet("color: palette(mid); font-style: italic;")
+        self.directions_hint.setVisible(False)
         self.add_button = QPushButton("Add edit", self)
         self.add_button.clicked.connect(lambda: self.add_edit())
         self.clear_button = QPushButton("Clear all", self)
@@ -168,6 +182,8 @@ class EditsPanel(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.title_label)
         layout.addWidget(self.hint_label)
+        layout.addWidget(self.directions_hint)
+        layout.addWidget(self.search_edit)
         layout.addLayout(picker)
         layout.addWidget(scroll, 1)
         bottom = QHBoxLayout()
@@ -200,33 +216,52 @@ class EditsPanel(QWidget):
         self._sync()
 
     def set_directions(self, directions: list[Direction]) -> None:
-        """Fill the picker, grouped by source (GANSpace, supervised, imported, custom)."""
-        previous = self.selected_direction()
+        """Fill the picker with the names shown, named directions first: fitted ones, each
+        pack, imported, custom, then the GANSpace components."""
         self._directions = {d.name: d for d in directions}
+        self.directions_hint.setVisible(
+            bool(directions) and all(d.source == "ganspace" for d in directions))
+        self._fill_picker()
+        self._rebuild_rows()  # names may now be (un)known
+        self._update_controls()
+
+    def picker_groups(self) -> list[tuple[str, list[Direction]]]:
+        """(heading, directions) in picker order, filtered by the search text."""
+        words = self.search_edit.text().lower().split()
+
+        def wanted(d: Direction) -> bool:
+            text = f"{d.shown_name} {d.name} {d.description} {d.group}".lower()
+            return all(word in text for word in words)
+
+        directions = [d for d in self._directions.values() if wanted(d)]
+        rank = {source: i for i, source in enumerate(SOURCE_ORDER)}
+        headings: dict[str, list[Direction]] = {}
+        for d in sorted(directions, key=lambda d: (rank.get(d.source, len(rank)),
+                                                   d.group or "", d.source)):
+            heading = d.group or SOURCE_TITLES.get(d.source, d.source.title())
+            headings.setdefault(heading, []).append(d)
+        return list(headings.items())
+
+    def _fill_picker(self) -> None:
+        previous = self.selected_direction()
         model: QStandardItemModel = self.direction_combo.model()
         blocked = self.direction_combo.blockSignals(True)
         model.clear()
-        order = [*SOURCE_TITLES, *sorted({d.source for d in directions} - set(SOURCE_TITLES))]
-        for source in order:
-            group = [d for d in directions if d.source == source]
-            if not group:
-                continue
-            header = QStandardItem(SOURCE_TITLES.get(source, source.title()))
+        for heading, group in self.picker_groups():
+            header = QStandardItem(heading)
             header.setFlags(Qt.ItemFlag.NoItemFlags)  # a heading, not a choice
             font = QFont(header.font())
             font.setBold(True)
             header.setFont(font)
             model.appendRow(header)
             for direction in group:
-                item = QStandardItem("    " + direction.name)
+                item = QStandardItem("    " + direction.shown_name)
                 item.setData(direction.name, _DIRECTION_ROLE)
                 item.setToolTip(direction.description or direction.name)
                 model.appendRow(item)
         self.direction_combo.setCurrentIndex(self._combo_row(previous))
         self.direction_combo.blockSignals(blocked)
         self._on_direction_chosen()
-        self._rebuild_rows()  # names may now be (un)known
-        self._update_controls()
 
     def selected_direction(self) -> str | None:
         """The direction name chosen in the picker, or None."""

@@ -295,10 +295,12 @@ def test_direction_picker_groups_by_source(qtbot, session, directions):
     panel = edits_panel(qtbot, session, directions)
     model = panel.direction_combo.model()
     texts = [model.item(r).text().strip() for r in range(model.rowCount())]
-    assert texts == ["GANSpace", "pc3", "Supervised", "smile", "age"]
+    # named directions first, the unnamed GANSpace components last
+    assert texts == ["Fitted to face measurements", "smile", "age", "GANSpace components",
+                     "pc3"]
     assert not model.item(0).isEnabled()  # a heading
-    assert model.item(3).toolTip() == "Smile more or less"
-    assert panel.selected_direction() == "pc3"
+    assert model.item(1).toolTip() == "Smile more or less"
+    assert panel.selected_direction() == "smile"
 
 
 def test_add_edit_shows_a_row_and_the_inversion_hint(qtbot, session, directions):
