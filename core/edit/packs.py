@@ -6,9 +6,9 @@ generator the directions were made for (manifest id, and its sha256 when known),
 entry per direction with a human name, a description and, for W directions, the ws rows
 its authors apply it to. Nothing of the pack itself ships with SemEdit.
 
-Packs are downloaded like models (resumable, checked: `core.models.download`) into
-`<models dir>/direction-packs/<pack id>/` and installed into the direction library of the
-generator they were made for; any other generator is refused with a sentence, because a
+Packs are downloaded like models (resumable, checked; `core.workflows.directions` does it)
+into `<models dir>/direction-packs/<pack id>/` and installed into the direction library of
+the generator they were made for; any other generator is refused with a sentence, because a
 direction found in one network's latent space means nothing in another's.
 """
 
@@ -17,19 +17,16 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from core.edit.directions import Direction
 from core.errors import InvalidInputError, SemeditError
-from core.jobs import JobControl
-from core.models.download import DownloadProgress, download
 from core.resources import resource_path
 
 PACKS_KEY = "direction_packs"
-PACKS_FOLDER = "direction-packs"
 READERS = ("direction", "chunkmogrify-stylespace-presets")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -221,35 +218,6 @@ class _Getter:
 
     def list(self, key: str) -> list:
         return self.value(key, list)
-
-
-# --- download -----------------------------------------------------------------------------
-
-
-def pack_folder(models_root: Path, pack: DirectionPack) -> Path:
-    return Path(models_root) / PACKS_FOLDER / pack.id
-
-
-def download_pack(pack: DirectionPack, models_root: Path, *, control: JobControl | None = None,
-                  stall_timeout: float = 30.0, backoff: float = 1.0
-                  ) -> Generator[tuple[PackFile, DownloadProgress], None, Path]:
-    """Fetch the pack's files that are not there yet (each resumable and sha256-checked);
-    returns the folder holding them. A stop keeps the `.part` files for a later resume."""
-    folder = pack_folder(models_root, pack)
-    folder.mkdir(parents=True, exist_ok=True)
-    for f in pack.files:
-        dest = folder / f.filename
-        if dest.is_file() and dest.stat().st_size == f.size:
-            continue  # checked when it was downloaded; install() checks it again
-        steps = download(f.url, dest, size=f.size, sha256=f.sha256, control=control,
-                         stall_timeout=stall_timeout, backoff=backoff)
-        while True:
-            try:
-                progress = next(steps)
-            except StopIteration:
-                break
-            yield f, progress
-    return folder
 
 
 # --- install ------------------------------------------------------------------------------

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from core.edit.directions import Direction
 from core.edit.packs import (
     DirectionPack,
+    PackFile,
     PackMismatchError,
-    download_pack,
     find_pack,
     install_pack,
     load_packs,
-    pack_folder,
 )
+from core.edit.supervised import SupervisedDirectionJob
 from core.errors import InvalidInputError
 from core.jobs import JobControl, control_or_new
+from core.models.download import DownloadProgress, download
 from core.models.loaded import LoadedModels
 from core.workflows.progress import FittingProgress, Progress, drive
 
@@ -70,6 +72,34 @@ def _fitted(job, control: JobControl
 
 
 # --- direction packs ----------------------------------------------------------------------
+
+PACKS_FOLDER = "direction-packs"
+
+
+def pack_folder(models_root: Path, pack: DirectionPack) -> Path:
+    return Path(models_root) / PACKS_FOLDER / pack.id
+
+
+def download_pack(pack: DirectionPack, models_root: Path, *, control: JobControl | None = None,
+                  stall_timeout: float = 30.0, backoff: float = 1.0
+                  ) -> Generator[tuple[PackFile, DownloadProgress], None, Path]:
+    """Fetch the pack's files that are not there yet (each resumable and sha256-checked);
+    returns the folder holding them. A stop keeps the `.part` files for a later resume."""
+    folder = pack_folder(models_root, pack)
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in pack.files:
+        dest = folder / f.filename
+        if dest.is_file() and dest.stat().st_size == f.size:
+            continue  # checked when it was downloaded; install() checks it again
+        steps = download(f.url, dest, size=f.size, sha256=f.sha256, control=control,
+                         stall_timeout=stall_timeout, backoff=backoff)
+        while True:
+            try:
+                progress = next(steps)
+            except StopIteration:
+                break
+            yield f, progress
+    return folder
 
 
 @dataclass(frozen=True)
@@ -138,3 +168,57 @@ def install_direction_pack(models: LoadedModels, pack_id: str, *,
     directions = install_pack(pack, folder, library, generator_id=models.generator_id)
     yield Progress("install", 1, 1, f"Installing {pack.title}")
     return directions
+
+
+# --- supervised fitting that can be stopped and resumed (the app) ------------------------
+
+
+@dataclass
+class SupervisedFit:
+    """Where a supervised fitting stands: `job` keeps the faces labelled so far, so a stopped
+    fit resumes where it stopped (`fit_supervised(resume=...)`); `directions` are the ones
+    fitted and stored when it ran to its end (empty when stopped)."""
+
+    job: SupervisedDirectionJob
+    directions: list[Direction]
+    stopped: bool
+
+
+def fit_supervised(models: LoadedModels, *, samples: int = 1000, hair: bool = False,
+                   labeller=None, resume: SupervisedFit | None = None,
+                   control: JobControl | None = None
+                   ) -> Generator[Progress, None, SupervisedFit]:
+    """Label generated faces and fit the landmark-supervised directions (and, with `hair`,
+    the hair ones from Segment Anything's masks), storing them in the library once every
+    face is labelled. A stop returns the job unfinished, to be passed back as `resume`;
+    `labeller(image) -> {measurement: value} | None` replaces the landmark measurements."""
+    control = control_or_new(control)
+    library = models.directions()
+    segmenter = models.sam() if hair else None  # a missing SAM is said before any work
+    if resume is not None and resume.job.generator is library.generator and resume.stopped:
+        job = resume.job
+        job.control = control  # the new run's stop flag
+    else:
+        if samples < 1:
+            raise InvalidInputError("The number of faces must be at least 1.")
+        options = {"labeller": labeller} if labeller is not None else {}
+        job = library.supervised_job(samples=samples, control=control, **options)
+    stopped = yield from drive(job, lambda p: FittingProgress(
+        "labelling", p.done, p.total, "Labelling faces", faces=p.faces, stopped=p.stopped))
+    if stopped or job.done < job.total:
+        return SupervisedFit(job, [], True)
+    fitted = job.result()
+    names = {d.name for d in fitted}
+    library.store_supervised(fitted + [d for d in library.supervised() if d.name not in names])
+    if hair:
+        from core.hair.directions import (
+            hair_direction_job,
+            sam_hair_segmenter,
+            store_hair_directions,
+        )
+
+        hair_job = hair_direction_job(library, sam_hair_segmenter(segmenter),
+                                      samples=job.total, control=control)
+        hair_fitted, _ = yield from _fitted(hair_job, control)
+        fitted = fitted + store_hair_directions(library, hair_fitted)
+    return SupervisedFit(job, fitted, False)

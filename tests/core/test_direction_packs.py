@@ -17,7 +17,6 @@ from core.edit.library import DirectionLibrary, generator_key
 from core.edit.packs import (
     PackError,
     PackMismatchError,
-    download_pack,
     install_pack,
     load_packs,
     parse_packs,
@@ -27,6 +26,7 @@ from core.errors import ChecksumError, InvalidInputError
 from core.latents.codes import CodeSpace
 from core.models.loaded import LoadedModels, ModelChoice
 from core.workflows import direction_packs, install_direction_pack, run
+from core.workflows.directions import download_pack
 from tests.checkpoint_writers import random_generator, write_nvidia_pickle
 from tests.core.test_models_download import LocalServer, server  # noqa: F401 (fixture)
 
