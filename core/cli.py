@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 
 import core
 from core.commands import align, directions, edit, hair, invert, render, segment
+from core.commands import eval as eval_command
 from core.commands import models as models_command
 from core.errors import SemeditError
 from core.jobs import JobControl
@@ -35,6 +36,7 @@ SUBCOMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "directions": directions.register,
     "segment": segment.register,
     "hair": hair.register,
+    "eval": eval_command.register,
 }
 
 

@@ -123,13 +123,15 @@ class InversionUpdate:
 
 
 def invert(snapshot: Document, settings, *, loss_kind: str = "lpips", pti_steps: int = 0,
-           resume: bool = False):
+           resume: bool = False, init: str | None = None):
     """ChunkyGAN inversion of the snapshot's chunks; `resume` starts from their codes.
     A stop ends it after the current step with what it reached (a partial result the
-    user can continue)."""
+    user can continue). `init`: "e4e", "mean" or None (e4e when an encoder is installed);
+    with no steps, "e4e" is the app's Quick reconstruction."""
     def work(models: LoadedModels, task) -> InversionOutcome:
         run = workflows.invert(models, snapshot, settings, loss_kind=loss_kind,
-                               pti_steps=pti_steps, resume=resume, control=task.control)
+                               pti_steps=pti_steps, resume=resume, init=init,
+                               control=task.control)
         return (yield from relay(run, lambda p: InversionUpdate(p.stage, p)))
     return work
 

@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
             ask_save_path=lambda suggested: self.ask_save_path(suggested), parent=self)
         fp32 = lambda: self.settings.precision == "fp32"  # noqa: E731
         self.inversion = InversionController(self.jobs, self.documents, force_fp32=fp32,
+                                             model_choice=lambda: self.settings.model_choice(),
                                              parent=self)
         self.hair = HairController(self.jobs, self.documents, force_fp32=fp32, parent=self)
         self.selection = SelectionController(self.jobs, self.documents, self)
@@ -158,6 +159,10 @@ class MainWindow(QMainWindow):
         panel.run_requested.connect(lambda s, loss, pti: inv.run(s, loss, pti))
         panel.continue_requested.connect(lambda s, loss, pti: inv.run(s, loss, pti, resume=True))
         panel.stop_requested.connect(inv.stop)
+        panel.quick_requested.connect(inv.quick)
+        inv.encoder_changed.connect(lambda ok: panel.set_encoder(ok, inv.encoder_benefit))
+        panel.set_encoder(inv.encoder_available(), inv.encoder_benefit)
+        docs.document_opened.connect(lambda: inv.quick_on_open(panel.settings()))
         inv.state_changed.connect(self._update_inversion_panel)
         inv.started.connect(panel.show_started)
         inv.progress.connect(panel.show_progress)

@@ -1,7 +1,10 @@
-"""The Inversion dock: settings, Run / Stop / Continue, a live loss curve and the metrics.
+"""The Inversion dock: settings, Quick / Run / Stop / Continue, a live loss curve and the metrics.
 
-The panel only collects settings and shows progress; `InversionController` runs the job
-and the window feeds its signals to `show_started` / `show_progress` / `show_finished`.
+Quick (enabled when an encoder is installed) gives every chunk the encoder's code at
+once; Run then refines from it and is labelled "Refine". Without an encoder a line says
+what installing one would give. The panel only collects settings and shows progress;
+`InversionController` runs the job and the window feeds its signals to `show_started` /
+`show_progress` / `show_finished`.
 """
 
 from __future__ import annotations
@@ -81,6 +84,7 @@ class InversionPanel(QWidget):
     run_requested = Signal(object, str, int)  # InversionSettings, loss kind, PTI steps
     continue_requested = Signal(object, str, int)  # same, starting from the current codes
     stop_requested = Signal()
+    quick_requested = Signal(object)  # InversionSettings: the encoder's codes, no steps
 
     def __init__(self, parent: QWidget | None = None, *, default_steps: int = 300,
                  default_space: str = "wplus", lambda_reg: float = 1.0):
@@ -123,8 +127,16 @@ class InversionPanel(QWidget):
         self.continue_button.clicked.connect(
             lambda: self.continue_requested.emit(self.settings(), self.loss_kind, self.pti))
         self.stop_button.clicked.connect(self.stop_requested)
+        self.quick_button = QPushButton("Quick")
+        self.quick_button.setToolTip("The encoder's reconstruction at once: every chunk "
+                                     "starts from its code, ready to edit (no optimisation).")
+        self.quick_button.clicked.connect(lambda: self.quick_requested.emit(self.settings()))
+        self.encoder_hint = QLabel("")
+        self.encoder_hint.setObjectName("encoderHint")
+        self.encoder_hint.setWordWrap(True)
+        self.encoder_available = False
         buttons = QHBoxLayout()
-        for b in (self.run_button, self.stop_button, self.continue_button):
+        for b in (self.quick_button, self.run_button, self.stop_button, self.continue_button):
             buttons.addWidget(b)
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m steps")
@@ -137,10 +149,13 @@ class InversionPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(buttons)
+        layout.addWidget(self.encoder_hint)
         layout.addWidget(self.progress)
         layout.addWidget(self.curve)
         layout.addWidget(self.metrics)
         layout.addStretch(1)
+        self._can_run = self._running = False
+        self.set_encoder(False)
         self.set_state(running=False, can_run=False, can_continue=False)
 
     # ----------------------------------------------------------------- values
@@ -161,10 +176,23 @@ class InversionPanel(QWidget):
 
     # ----------------------------------------------------------------- state
 
+    def set_encoder(self, available: bool, benefit: str = "") -> None:
+        """Whether an encoder is installed: Quick, and Run as "Refine" from its codes;
+        without one, `benefit` says what installing one would give."""
+        self.encoder_available = available
+        self.run_button.setText("Refine" if available else "Run")
+        self.run_button.setToolTip("ChunkyGAN inversion starting from the encoder's codes"
+                                   if available else "ChunkyGAN inversion from the mean face")
+        self.encoder_hint.setText("" if available else benefit)
+        self.encoder_hint.setVisible(not available and bool(benefit))
+        self.quick_button.setEnabled(available and self._can_run and not self._running)
+
     def set_state(self, *, running: bool, can_run: bool, can_continue: bool,
                   stopping: bool = False) -> None:
         """`stopping`: Stop was pressed and the job finishes its current step."""
+        self._can_run, self._running = can_run, running
         self.run_button.setEnabled(can_run and not running)
+        self.quick_button.setEnabled(self.encoder_available and can_run and not running)
         self.continue_button.setEnabled(can_continue and not running)
         self.stop_button.setEnabled(running and not stopping)
         self.stop_button.setText("Stopping…" if stopping else "Stop")
