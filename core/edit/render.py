@@ -34,6 +34,12 @@ The renderer reads codes and edits from the request (an immutable snapshot) and 
 photo, coverage and PTI weights from the document when it renders; mask contents are
 compared with the last ones used, so in-place painting is picked up. PTI weights are
 recognised by identity: assign a new dict to `doc.pti_weights` to change them.
+
+Fast previews: a request with `size` (a block resolution below the generator's, e.g. 256)
+synthesises the chunks only up to that block (the skip image accumulated there,
+`max_resolution`) and scales them up bilinearly before compositing, so the photo, the
+masks and the output stay at full resolution and only the chunks' own pixels are softer.
+`RenderResult.size` says at which resolution the chunks were synthesised.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from core.edit.directions import AppliedEdit, Direction, edited_styles
 from core.edit.scheduler import ChunkState, PreviewRequest
@@ -72,6 +79,7 @@ class RenderResult:
     seconds: float
     chunks_synthesised: int
     mode: str = "edited"
+    size: int | None = None  # resolution the chunks were synthesised at (None: full)
 
 
 class StaleRequestError(InvalidInputError):
@@ -144,6 +152,7 @@ class EditRenderer:
         if request.mode == "original" or not self.doc.chunks:
             return self._result(request, self.doc.aligned.copy(),
                                 np.zeros((resolution,) * 2, np.float32), 0, started)
+        size = self._synthesis_size(request)
         states = self._checked_states(request)
         self._refresh_generator()
         applied = [self._applied(state) for state in states]
@@ -156,7 +165,7 @@ class EditRenderer:
             changed = np.zeros((resolution,) * 2, np.float32)
             count = 0
         else:
-            images, count = self._images(needed, states, applied)
+            images, count = self._images(needed, states, applied, size)
             weights, photo_weight = self._weight_tensors()
             edited_u8, changed = self._blend(needed, images, weights,
                                              photo_weight if reconstruction else None,
@@ -164,7 +173,8 @@ class EditRenderer:
         image = self._present(request, edited_u8, photo_u8)
         if image is photo_u8:  # never hand out the cached photo itself (on CPU it is shared)
             image = image.clone()
-        return self._result(request, image.contiguous().cpu().numpy(), changed, count, started)
+        return self._result(request, image.contiguous().cpu().numpy(), changed, count, started,
+                            size)
 
     @torch.no_grad()
     def chunk_image(self, index: int, request: PreviewRequest | None = None) -> torch.Tensor:
@@ -248,20 +258,32 @@ class EditRenderer:
         self._space.check(code)
         return code
 
+    def _synthesis_size(self, request: PreviewRequest) -> int | None:
+        """The block resolution to stop the synthesis at (None: the full resolution)."""
+        size = request.size
+        if size is None or size >= self.generator.img_resolution:
+            return None
+        if size not in self._gen.synthesis.block_resolutions:
+            raise InvalidInputError(f"A {size}x{size} preview is not possible with this "
+                                    f"generator; use one of "
+                                    f"{self._gen.synthesis.block_resolutions}.")
+        return size
+
     def _images(self, needed: tuple[int, ...], states: Sequence[ChunkState],
-                applied: Sequence[list[AppliedEdit]]) -> tuple[torch.Tensor, int]:
+                applied: Sequence[list[AppliedEdit]],
+                size: int | None = None) -> tuple[torch.Tensor, int]:
         """[len(needed), 3, R, R] images of the needed chunks; synthesises only new keys."""
         missing_names = [states[i].name for i in needed if states[i].code is None]
         if missing_names:
             raise InvalidInputError(f"Chunks {missing_names} have not been inverted yet; invert "
                                     "them before editing or rendering.")
-        keys = {i: self._key(states[i], applied[i]) for i in needed}
+        keys = {i: (*self._key(states[i], applied[i]), size) for i in needed}
         missing: dict[tuple, int] = {}
         for i in needed:
             if keys[i] not in self._cache and keys[i] not in missing:
                 missing[keys[i]] = i
         if missing:
-            self._synthesise(missing, states, applied)
+            self._synthesise(missing, states, applied, size)
         images = []
         for i in needed:
             self._cache.move_to_end(keys[i])
@@ -273,8 +295,9 @@ class EditRenderer:
         return (torch.cat(images) if len(images) > 1 else images[0]), len(missing)
 
     def _synthesise(self, missing: dict[tuple, int], states: Sequence[ChunkState],
-                    applied: Sequence[list[AppliedEdit]]) -> None:
-        """One synthesis call for every missing chunk image."""
+                    applied: Sequence[list[AppliedEdit]], size: int | None = None) -> None:
+        """One synthesis call for every missing chunk image (up to block `size` only, then
+        scaled up to the full resolution, when `size` is given)."""
         plain = [i for i in missing.values() if not applied[i]]
         edited = [i for i in missing.values() if applied[i]]
         pieces: list[StyleVectors] = []
@@ -288,7 +311,11 @@ class EditRenderer:
         styles = pieces[0] if len(pieces) == 1 else {
             name: torch.cat([p[name] for p in pieces]) for name in self._space.layer_dims}
         images = self._gen.synthesis(styles=styles, noise_mode="const",
-                                     force_fp32=self.force_fp32)
+                                     force_fp32=self.force_fp32, max_resolution=size)
+        if size is not None:
+            full = self.generator.img_resolution
+            images = F.interpolate(images, size=(full, full), mode="bilinear",
+                                   align_corners=False)
         by_index = {i: row for row, i in enumerate(plain + edited)}
         for key, i in missing.items():
             self._cache[key] = images[by_index[i]:by_index[i] + 1]
@@ -364,9 +391,9 @@ class EditRenderer:
         return edited
 
     def _result(self, request: PreviewRequest, image: np.ndarray, changed: np.ndarray,
-                count: int, started: float) -> RenderResult:
+                count: int, started: float, size: int | None = None) -> RenderResult:
         return RenderResult(request.id, image, changed.copy(), time.perf_counter() - started,
-                            count, request.mode)
+                            count, request.mode, size)
 
 
 def difference_heat_map(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -78,12 +78,16 @@ class PreviewRequest:
     [0, 1] shows one image, the photo left of that column fraction and the edit right of it.
     `revision`: a number the caller bumps when something outside the snapshot (masks,
     photo, PTI weights) changed.
+    `size`: None renders the chunks at the generator's resolution; a smaller block
+    resolution (256, 512) renders them there and scales them up: the fast preview shown
+    while a slider is dragged.
     """
 
     chunks: tuple[ChunkState, ...] = ()
     mode: str = "edited"
     split: float | None = None
     revision: int = 0
+    size: int | None = None
     id: int = field(default_factory=_next_id, compare=False)
 
     def __post_init__(self) -> None:
@@ -96,12 +100,16 @@ class PreviewRequest:
                 raise InvalidInputError(f"The split must be a fraction between 0 and 1, not "
                                         f"{self.split!r}.")
             object.__setattr__(self, "split", float(self.split))
+        if self.size is not None and (isinstance(self.size, bool) or not isinstance(
+                self.size, int) or self.size < 4 or self.size & (self.size - 1)):
+            raise InvalidInputError(f"The preview size must be a power of two of at least 4, "
+                                    f"not {self.size!r}.")
 
     @classmethod
     def from_document(cls, doc: Document, *, mode: str = "edited", split: float | None = None,
-                      revision: int = 0) -> PreviewRequest:
+                      revision: int = 0, size: int | None = None) -> PreviewRequest:
         """A snapshot of the document's chunks as they are now."""
-        return cls(tuple(ChunkState.of(c) for c in doc.chunks), mode, split, revision)
+        return cls(tuple(ChunkState.of(c) for c in doc.chunks), mode, split, revision, size)
 
 
 class LatestWins:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from core.edit.composite import render_document
-from core.edit.directions import Direction
+from core.edit.directions import AppliedEdit, Direction, edited_styles
 from core.edit.render import DIFF_FLOOR, EditRenderer, StaleRequestError
 from core.edit.scheduler import PreviewRequest
 from core.errors import InvalidInputError
@@ -263,3 +263,44 @@ def test_clear_errors_for_missing_directions_codes_and_stale_requests(generator)
     doc.chunk("renamed").edits = [Edit("wide", 1.0)]
     with pytest.raises(InvalidInputError, match=r"Chunk 'renamed'.*dimensional"):
         _renderer(generator, doc, wrong).render()
+
+
+# --------------------------------------------------------------------- fast previews
+
+
+def test_a_low_resolution_request_synthesises_up_to_that_block_and_scales_up(generator):
+    doc = _make_doc(generator)
+    direction = _w_direction(generator)
+    doc.chunk("A").edits = [Edit(direction.name, 2.0)]
+    renderer = _renderer(generator, doc, direction)
+    low = renderer.render(PreviewRequest.from_document(doc, mode="reconstruction", size=8))
+    assert low.size == 8 and low.image.shape == (R, R, 3) and low.chunks_synthesised == 2
+    # Independently: the intermediate 8x8 skip images, scaled up, composited as usual.
+    space = CodeSpace(generator)
+    codes = chunk_codes(doc)
+    with torch.no_grad():
+        styles = [space.to_styles([codes[1]]),
+                  edited_styles(space, codes[0], [AppliedEdit(direction, 2.0)])]
+        small = torch.cat([generator.synthesis(styles=s, max_resolution=8) for s in styles])
+        small = small[[1, 0]]  # back to chunk order A, B
+        images = torch.nn.functional.interpolate(small, size=(R, R), mode="bilinear",
+                                                 align_corners=False)
+    weights, photo_weight = ChunkMasks(torch.from_numpy(np.stack([c.mask for c in doc.chunks])),
+                                       "edit_regions", optimise=False)()
+    expected = images_to_uint8(composite(images, weights, photo_weight,
+                                         uint8_to_images(doc.aligned)))[0]
+    assert np.abs(low.image.astype(int) - expected.astype(int)).max() <= 1
+    # Outside the chunks the photo stays sharp; the full render differs from the preview.
+    outside = weights.sum(0)[0].numpy() == 0
+    np.testing.assert_array_equal(low.image[outside], doc.aligned[outside])
+    full = renderer.render(PreviewRequest.from_document(doc, mode="reconstruction"))
+    assert full.size is None and full.chunks_synthesised == 2  # its own cache entries
+    assert not np.array_equal(full.image, low.image)
+    assert renderer.render(PreviewRequest.from_document(doc, mode="reconstruction", size=8)) \
+        .chunks_synthesised == 0  # both kept
+    # At or above the generator's resolution a size is the full render.
+    same = renderer.render(PreviewRequest.from_document(doc, mode="reconstruction", size=R))
+    np.testing.assert_array_equal(same.image, full.image)
+    assert same.size is None
+    with pytest.raises(InvalidInputError, match="power of two"):
+        PreviewRequest.from_document(doc, size=12)
