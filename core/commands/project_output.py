@@ -47,6 +47,10 @@ def open_project(args: argparse.Namespace) -> tuple[Document, LoadedModels]:
                                    args.generator, force=args.force_generator)
     if found.warning:
         note(found.warning, stderr=True)
+        # Forced: the render checks codes against the generator, so the document (in
+        # memory, and in a project written with --save) now names the forced file.
+        doc.generator_id, doc.generator_sha256 = None, found.sha256
+        doc.generator_name, doc.generator_path = found.path.name, str(found.path.resolve())
     models = models_for(args, generator=str(found.path))
     generator = models.generator()
     if not found.warning and doc.generator_sha256 \

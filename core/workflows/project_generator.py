@@ -24,6 +24,7 @@ from core.project import Document
 class ProjectGenerator:
     path: Path
     warning: str | None = None  # set when a generator with another sha256 was forced
+    sha256: str | None = None  # the file's, when it was hashed to compare it
 
 
 def needed_generator(doc: Document) -> GeneratorNeeded:
@@ -52,7 +53,7 @@ def find_project_generator(store: ModelStore, doc: Document,
         raise InvalidInputError(f"{mismatch}. Point at the project's generator with "
                                 "--generator PATH, or force this one with --force-generator.")
     return ProjectGenerator(path, warning=f"{mismatch}; the render will not show the "
-                                          "project's face.")
+                                          "project's face.", sha256=sha256)
 
 
 def generator_binding(store: ModelStore, path: str | os.PathLike[str],
