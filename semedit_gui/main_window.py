@@ -39,7 +39,7 @@ from semedit_gui.dialogs.preferences import apply_theme
 from semedit_gui.file_worker import FileWorker
 from semedit_gui.message_bar import MessageBar
 from semedit_gui.panels import ChunksPanel, EditsPanel, HairPanel, HistoryPanel, InversionPanel
-from semedit_gui.preview import PreviewController
+from semedit_gui.preview import PreviewController, render_status
 from semedit_gui.sam_tool import SamTool
 from semedit_gui.settings import AppSettings
 from semedit_gui.welcome import WelcomePage, sample_photo
@@ -84,7 +84,8 @@ class MainWindow(QMainWindow):
                                              parent=self)
         self.hair = HairController(self.jobs, self.documents, force_fp32=fp32, parent=self)
         self.selection = SelectionController(self.jobs, self.documents, self)
-        self.preview = PreviewController(self.worker, self)
+        self.preview = PreviewController(
+            self.worker, self, force_fp32=lambda: self.settings.render_force_fp32)
         self.models = ModelDialogs(self)
         self._build_views()
         self.commands = WindowActions(self)
@@ -269,7 +270,7 @@ class MainWindow(QMainWindow):
     def _on_preview(self, result) -> None:
         if self.session is not None:
             self.canvas.set_image(result.image)
-            self.render_label.setText(f"render {result.seconds * 1000:.0f} ms")
+            self.render_label.setText(render_status(result))
 
     # ================================================================= user commands
 
@@ -336,6 +337,7 @@ class MainWindow(QMainWindow):
             self.documents.load_directions(again=True)
         apply_theme(QApplication.instance(), settings.theme)
         self.documents.apply_autosave_interval()
+        self.preview.refresh()  # renders again when the precision changed
         if self.session is None:
             self.refresh_welcome()
 

@@ -9,13 +9,24 @@ intermediate states and always the last one.
 The renderer reads masks and the photo from a document snapshot, taken on the UI thread
 only when `EditorSession.revision` changed (painting, undo, a new inversion); codes and
 edits travel inside the request itself.
+
+The renderer is made through the model provider (`LoadedModels.derived`), keyed by its
+precision, so a generator switch releases it with the old generator and a change of the
+precision setting gets a new one. The precision is resolved per document: the app's
+setting when it forces fp32, otherwise the document's own inversion setting.
+
+While a slider is dragged (the document's history collects one undo group) the requests
+ask for a fast `drag_size`² render (the synthesis stops at that block and the chunks are
+scaled up); once the drag ends, the full render follows. `render_status` says which one
+a result is.
 """
 
 from __future__ import annotations
 
-import time
+import weakref
+from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.edit.scheduler import MODES, LatestWins, PreviewRequest
 from core.project import Document
@@ -23,24 +34,44 @@ from semedit_gui.jobs import check_generator
 from semedit_gui.session import EditorSession
 from semedit_gui.worker import GpuWorker, Task
 
+DRAG_SIZE = 256  # resolution of the chunks while a slider is dragged (a block resolution)
+SETTLE_MS = 100  # how often a drag is checked for its end, for the full render
+
+
+def render_status(result) -> str:
+    """Status-bar text saying which render is shown (`RenderResult`)."""
+    ms = f"{result.seconds * 1000:.0f} ms"
+    if result.size:
+        return f"fast {result.size}² preview {ms}, full render on release"
+    return f"full render {ms}"
+
 
 class PreviewController(QObject):
     rendered = Signal(object)  # RenderResult, only the newest wanted state
     failed = Signal(str)
 
-    def __init__(self, worker: GpuWorker, parent: QObject | None = None):
+    def __init__(self, worker: GpuWorker, parent: QObject | None = None, *,
+                 force_fp32: Callable[[], bool | None] = lambda: None,
+                 drag_size: int = DRAG_SIZE):
         super().__init__(parent)
         self.worker = worker
         self.session: EditorSession | None = None
         self.mode = "edited"
         self.split: float | None = None
+        self.drag_size = drag_size
         self.last_result = None
         self.last_render_seconds: float | None = None
+        self._force_fp32 = force_fp32  # the app's setting: True forces fp32, None as inverted
+        self._precision: bool | None = None  # the setting the last request was made with
         self._latest = LatestWins()
         self._snapshot: tuple[int, Document] | None = None  # (revision, copy) for the worker
         self._pump_queued = False
-        self._worker_state: dict = {}  # touched on the worker thread only
-        worker.register_cache(self._worker_state)  # its renderer holds the generator
+        self._settle = QTimer(self)  # after a fast drag render: the full one once it ends
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self._on_settle)
+        # Worker thread only: a weak reference to the renderer last used (tests, memory).
+        self.last_renderer: Callable[[], object | None] = lambda: None
 
     def set_session(self, session: EditorSession | None) -> None:
         if self.session is not None:
@@ -48,7 +79,9 @@ class PreviewController(QObject):
         self.session = session
         self._snapshot = None
         self.last_result = None
+        self._settle.stop()
         self._latest = LatestWins()  # results of the old document are stale from now on
+        self._pump_queued = False  # a pump of the old slot ends without queueing more
         if session is not None:
             session.document_changed.connect(self.refresh)
             self.refresh()
@@ -70,12 +103,30 @@ class PreviewController(QObject):
         if session is None or not session.inverted:
             return
         doc = session.doc
+        precision = self._force_fp32()
+        if precision != self._precision:  # the same state must render again, differently
+            self._precision = precision
+            self._latest = LatestWins()
+            self._pump_queued = False  # a pump of the old slot ends without queueing more
         if self._snapshot is None or self._snapshot[0] != session.revision:
             self._snapshot = (session.revision, doc.snapshot())
+        dragging = doc.history.in_group and self.drag_size < doc.resolution
         request = PreviewRequest.from_document(doc, mode=self.mode, split=self.split,
-                                               revision=session.revision)
+                                               revision=session.revision,
+                                               size=self.drag_size if dragging else None)
+        if dragging:
+            self._settle.start()
         if self._latest.submit(request):
             self._queue_pump()
+
+    def _on_settle(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        if session.doc.history.in_group:
+            self._settle.start()
+        else:
+            self.refresh()  # the drag ended: the full render
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Tests: block until the worker has nothing of ours pending (signals may follow)."""
@@ -87,9 +138,9 @@ class PreviewController(QObject):
         if self._pump_queued:
             return
         self._pump_queued = True
-        latest, snapshot = self._latest, self._snapshot
-        task = Task("Rendering the preview", lambda models, t: self._pump(models, latest,
-                                                                          snapshot), self)
+        latest, snapshot, precision = self._latest, self._snapshot, self._precision
+        task = Task("Rendering the preview", lambda models, t: self._pump(
+            models, latest, snapshot, precision), self)
         task.succeeded.connect(lambda result: self._on_rendered(latest, result))
         task.failed.connect(self.failed)
         task.ended.connect(lambda: self._on_pump_ended(latest))
@@ -111,7 +162,7 @@ class PreviewController(QObject):
 
     # ----------------------------------------------------------------- worker thread
 
-    def _pump(self, models, latest: LatestWins, snapshot_at_queue):
+    def _pump(self, models, latest: LatestWins, snapshot_at_queue, precision: bool | None):
         request = latest.take(timeout=0)
         if request is None:
             return None
@@ -120,27 +171,25 @@ class PreviewController(QObject):
             latest.done(request, rendered=False)  # a newer snapshot's request will follow
             return None
         try:
-            renderer = self._renderer(models, snapshot[1])
-            started = time.perf_counter()
+            renderer = self._renderer(models, snapshot[1], precision)
             result = renderer.render(request)
-            self._worker_state["seconds"] = time.perf_counter() - started
         except BaseException:
             latest.done(request, rendered=False)
             raise
         latest.done(request)
         return result
 
-    def _renderer(self, models, doc: Document):
+    def _renderer(self, models, doc: Document, precision: bool | None):
+        """The provider's renderer for this precision, pointed at `doc`."""
         from core.edit.render import EditRenderer
 
+        settings = (doc.inversion or {}).get("settings") or {}
+        force_fp32 = bool(settings.get("force_fp32", False)) if precision is None \
+            else bool(precision)
         generator = models.generator()
-        state = self._worker_state
-        renderer = state.get("renderer")
-        if renderer is None or renderer.generator is not generator:
-            check_generator(doc, generator)
-            renderer = EditRenderer(generator, doc, models.directions().get)
-            state["renderer"] = renderer
-        elif renderer.doc is not doc:
-            check_generator(doc, generator)
-            renderer.doc = doc
+        check_generator(doc, generator)  # before anything is made for it
+        renderer = models.derived(("preview_renderer", force_fp32), lambda: EditRenderer(
+            generator, doc, models.directions().get, force_fp32=force_fp32))
+        renderer.doc = doc
+        self.last_renderer = weakref.ref(renderer)
         return renderer

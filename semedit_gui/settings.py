@@ -42,6 +42,12 @@ class AppSettings:
     recent_files: list[str] = field(default_factory=list)
     welcome_dismissed: bool = False
 
+    @property
+    def render_force_fp32(self) -> bool | None:
+        """Precision of renders (preview, export): True forces fp32; None renders as the
+        project was inverted ("auto")."""
+        return True if self.precision == "fp32" else None
+
     # ----------------------------------------------------------------- files
 
     @staticmethod

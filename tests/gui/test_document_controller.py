@@ -202,3 +202,21 @@ def test_unsaved_changes_cancel_keeps_the_document(qtbot, setup, photo):
     assert documents.session is session and answers.asked == ["unsaved", "unsaved"]
     answers.unsaved = "discard"
     assert documents.close_document() and documents.session is None
+
+
+@pytest.mark.parametrize(("precision", "force_fp32"), [("fp32", True), ("auto", None)])
+def test_export_uses_the_precision_setting(qtbot, setup, photo, tmp_path, monkeypatch,
+                                           precision, force_fp32):
+    from semedit_gui import jobs
+
+    _registry, documents, _answers, settings = setup
+    open_photo(qtbot, documents, photo)
+    settings.precision = precision
+    requests = []
+    real_export = jobs.export
+    monkeypatch.setattr(jobs, "export", lambda snapshot, request: (
+        requests.append(request), real_export(snapshot, request))[1])
+    task = documents.export_to(ExportOptions(tmp_path / "out.png", "PNG", False, 95, True))
+    wait_ended(qtbot, task)
+    assert task.state == "done" and (tmp_path / "out.png").exists()
+    assert [r.force_fp32 for r in requests] == [force_fp32]
