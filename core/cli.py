@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 import core
-from core.commands import align, directions, edit, hair, invert, render, segment
+from core.commands import align, batch, directions, edit, hair, invert, render, segment
 from core.commands import eval as eval_command
 from core.commands import models as models_command
 from core.errors import SemeditError
