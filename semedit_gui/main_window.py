@@ -46,6 +46,7 @@ from semedit_gui.welcome import WelcomePage, sample_photo
 from semedit_gui.window import prompts
 from semedit_gui.window.actions import WindowActions, build_menus_and_toolbars, face_needed
 from semedit_gui.window.closing import WindowShutdown, close_window
+from semedit_gui.window.generator_locator import connect_generator_locator
 from semedit_gui.window.model_dialogs import ModelDialogs
 from semedit_gui.worker import GpuWorker, Task
 
@@ -181,6 +182,7 @@ class MainWindow(QMainWindow):
         hair.preview.connect(self.show_aligned)
         self.preview.rendered.connect(self._on_preview)
         self.preview.failed.connect(lambda text: self.show_message(text, error=True))
+        self.generator_locator = connect_generator_locator(self)  # a project's own
 
     # ================================================================= messages
 

@@ -442,21 +442,7 @@ class ModelStore:
         return self.root / USER_MODELS_FILE
 
     def user_models(self) -> dict[str, UserModel]:
-        try:
-            data = json.loads(self.user_models_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as error:
-            raise HashRecordError(f"{self.user_models_path} cannot be read ({error}).") \
-                from error
-        models = {}
-        for name, entry in (data.get("models") or {}).items() if isinstance(data, dict) else ():
-            try:
-                models[name] = UserModel(name, str(entry["kind"]), Path(entry["path"]),
-                                         str(entry["sha256"]), str(entry.get("summary", "")))
-            except (KeyError, TypeError):
-                continue
-        return models
+        return read_user_models(self.root)
 
     def add_user_model(self, name: str, src_path: str | os.PathLike[str], *,
                        kind: str = "generator", replace: bool = False,
@@ -508,10 +494,12 @@ class ModelStore:
 
     # -- projects' generators ------------------------------------------------------------
 
-    def find_generator(self, needed: GeneratorNeeded) -> Path:
+    def find_generator(self, needed: GeneratorNeeded, *,
+                       how: str = "point at it with --generator PATH (it is then "
+                                  "remembered)") -> Path:
         """The file of the generator a project was made with, found by content: the
         manifest id (if its sha256 matches), the index by sha256, the recorded path (if
-        its sha256 matches). ModelMissingError names the file and how to point at it."""
+        its sha256 matches). ModelMissingError names the file and `how` to point at it."""
         if needed.sha256 is None:  # an old project without a checksum: trust the id
             return self.resolve(needed.id, "generator")
         if needed.id and (needed.id in self.manifest.ids or needed.id in self.user_models()):
@@ -521,8 +509,9 @@ class ModelStore:
                 path = None
             if path is not None and self._sha256_of(path) == needed.sha256:
                 return path
-        for entry in reversed(self.index.find(needed.sha256)):
-            return Path(entry.path)
+        indexed = self.index.find(needed.sha256)
+        if indexed:
+            return Path(indexed[-1].path)  # the most recently recorded copy
         if needed.path:
             candidate = Path(needed.path)
             if candidate.is_file() and self._sha256_of(candidate) == needed.sha256:
@@ -532,8 +521,8 @@ class ModelStore:
         where = f" (last seen at {needed.path})" if needed.path else ""
         raise ModelMissingError(
             f"This project needs the generator {shown}{where}, sha256 {needed.sha256[:12]}…, "
-            "and no such file is known here; point at it with --generator PATH (it is then "
-            "remembered).", asset_id=needed.id if needed.id in self.manifest.ids else None)
+            f"and no such file is known here; {how}.",
+            asset_id=needed.id if needed.id in self.manifest.ids else None)
 
     def sha256_of(self, path: str | os.PathLike[str], *,
                   control: JobControl | None = None) -> str:
@@ -559,6 +548,26 @@ class ModelStore:
             f"{asset.id}`, or if you already have the file, `semedit models import {asset.id} "
             "FILE`.", asset_id=asset.id
         )
+
+
+def read_user_models(root: str | os.PathLike[str]) -> dict[str, UserModel]:
+    """The user's own models recorded in the models folder `root` (by name)."""
+    path = Path(root) / USER_MODELS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as error:
+        raise HashRecordError(f"{path} cannot be read ({error}); delete it and add your "
+                              "models again.") from error
+    models = {}
+    for name, entry in (data.get("models") or {}).items() if isinstance(data, dict) else ():
+        try:
+            models[name] = UserModel(name, str(entry["kind"]), Path(entry["path"]),
+                                     str(entry["sha256"]), str(entry.get("summary", "")))
+        except (KeyError, TypeError):
+            continue
+    return models
 
 
 def format_bytes(count: int | None) -> str:
@@ -652,4 +661,5 @@ __all__ = [
     "UserModel",
     "VerifyResult",
     "format_bytes",
+    "read_user_models",
 ]

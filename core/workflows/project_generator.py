@@ -32,13 +32,19 @@ def needed_generator(doc: Document) -> GeneratorNeeded:
                            doc.generator_path)
 
 
+CLI_HOW = "point at it with --generator PATH (it is then remembered)"
+
+
 def find_project_generator(store: ModelStore, doc: Document,
                            given: str | os.PathLike[str] | None = None, *,
-                           force: bool = False) -> ProjectGenerator:
+                           force: bool = False, how: str = CLI_HOW,
+                           force_how: str = "force this one with --force-generator"
+                           ) -> ProjectGenerator:
     """The generator file to render `doc` with; `given` (an id, a name or a path) is the
-    user's choice, checked against the project's sha256."""
+    user's choice, checked against the project's sha256. `how` and `force_how` tell the
+    user what to do, in the front end's words."""
     if given is None:
-        return ProjectGenerator(store.find_generator(needed_generator(doc)))
+        return ProjectGenerator(store.find_generator(needed_generator(doc), how=how))
     path = store.resolve(given, "generator")
     if doc.generator_sha256 is None:
         return ProjectGenerator(path)
@@ -50,8 +56,7 @@ def find_project_generator(store: ModelStore, doc: Document,
                 f"{doc.generator_sha256[:12]}…) than {path} (sha256 {sha256[:12]}…): the "
                 "project's codes belong to another network")
     if not force:
-        raise InvalidInputError(f"{mismatch}. Point at the project's generator with "
-                                "--generator PATH, or force this one with --force-generator.")
+        raise InvalidInputError(f"{mismatch}. {how[0].upper()}{how[1:]}, or {force_how}.")
     return ProjectGenerator(path, warning=f"{mismatch}; the render will not show the "
                                           "project's face.", sha256=sha256)
 
@@ -65,5 +70,5 @@ def generator_binding(store: ModelStore, path: str | os.PathLike[str],
             "generator_path": str(resolved)}
 
 
-__all__ = ["ProjectGenerator", "find_project_generator", "generator_binding",
+__all__ = ["CLI_HOW", "ProjectGenerator", "find_project_generator", "generator_binding",
            "needed_generator"]

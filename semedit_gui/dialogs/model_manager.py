@@ -1,4 +1,5 @@
-"""The model manager dialog: every model of the manifest, and download / import / verify.
+"""The model manager dialog: every model of the manifest and the user's own generators;
+download / import / verify, and "Add my own generator…".
 
 File work (network, copying, hashing) runs on a `BackgroundJob` thread, one job at a time;
 the UI thread only reads file sizes. Closing the dialog cancels the job and waits a bounded
@@ -8,6 +9,7 @@ time for its thread; a thread still in a network read is left to end on its own.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from html import escape as _escape
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,9 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -34,6 +38,7 @@ from PySide6.QtWidgets import (
 from core.errors import SemeditError
 from core.jobs import JobControl
 from core.models import AssetStatus, DownloadProgress, ModelStore, VerifyResult, format_bytes
+from core.models.store import RecordedHashMismatch, UserModel
 from semedit_gui.dialogs.background import BackgroundJob
 
 StoreFactory = Callable[[], ModelStore]
@@ -58,6 +63,22 @@ def _abandon(job: BackgroundJob) -> None:
     _ABANDONED[:] = [j for j in _ABANDONED if j.running]
     _ABANDONED.append(job)
 _ERROR_STYLE = "color: #c62828;"
+
+
+@dataclass(frozen=True)
+class _ReplaceNeeded:
+    """A job's answer when a recorded sha256 stood in the way: ask, then run `retry`."""
+
+    message: str
+    retry: Callable[[], None]
+
+
+def ask_to_replace(parent: QWidget, message: str) -> bool:
+    answer = QMessageBox.question(
+        parent, "Replace the recorded checksum?",
+        f"{message}\n\nReplace the recorded sha256 with this file's? The file is checked "
+        "to be the model either way.")
+    return answer == QMessageBox.StandardButton.Yes
 
 
 def describe_state(status: AssetStatus, verified: bool | None = None) -> str:
@@ -107,6 +128,10 @@ class ModelManagerDialog(QDialog):
         self._job: BackgroundJob | None = None
         self._job_asset = ""
         self._outcome = ""
+        self._user_models: list[UserModel] = []
+        self._after_job: Callable[[], None] | None = None
+        # Asked when a recorded sha256 blocks an import or download (tests replace it).
+        self.confirm_replace: Callable[[str], bool] = lambda text: ask_to_replace(self, text)
         self._build()
         self.refresh()
 
@@ -142,8 +167,9 @@ class ModelManagerDialog(QDialog):
         try:
             self._store = self._store_factory()
             self._statuses = self._store.list()
+            self._user_models = list(self._store.user_models().values())
         except SemeditError as error:
-            self._store, self._statuses = None, []
+            self._store, self._statuses, self._user_models = None, [], []
             self._show_error(str(error))
         self._fill_table()
         if not (selected and self.select_asset(selected)) and self._statuses:
@@ -170,9 +196,11 @@ class ModelManagerDialog(QDialog):
         return self._statuses[rows[0].row()]
 
     def row_texts(self, asset_id: str) -> dict[str, str]:
-        """The table's cells for one asset, keyed by column title (for tests and tooltips)."""
-        for row, status in enumerate(self._statuses):
-            if status.asset.id == asset_id:
+        """The table's cells for one asset or own model, keyed by column title (for tests
+        and tooltips)."""
+        names = [s.asset.id for s in self._statuses] + [m.name for m in self._user_models]
+        for row, name in enumerate(names):
+            if name == asset_id:
                 return {title: self.table.item(row, col).text()
                         for col, title in enumerate(COLUMNS)}
         raise KeyError(asset_id)
@@ -185,21 +213,46 @@ class ModelManagerDialog(QDialog):
         # A file that failed Verify has the right size, so the store would keep it: force.
         force = self._verified.get(asset_id) is False
 
+        self._download(store, asset_id, force=force, replace=False)
+
+    def _download(self, store: ModelStore, asset_id: str, *, force: bool,
+                  replace: bool) -> None:
         def work(control: JobControl) -> Any:
-            return (yield from store.download(asset_id, control, force=force))
+            try:
+                return (yield from store.download(asset_id, control, force=force,
+                                                  replace=replace))
+            except RecordedHashMismatch as error:
+                return _ReplaceNeeded(str(error), lambda: self._download(
+                    store, asset_id, force=True, replace=True))
 
         self._verified.pop(asset_id, None)
         self._start(f"Downloading {asset_id}", asset_id, work, determinate=True)
 
-    def import_file(self, path: str | Path) -> None:
-        """Copy `path` into the models folder as the selected asset, after checking it."""
+    def import_file(self, path: str | Path, *, replace: bool = False) -> None:
+        """Copy `path` into the models folder as the selected asset, after checking it; a
+        recorded sha256 that differs is replaced only after `confirm_replace` says yes."""
         status = self.selected_status()
         if status is None or self.busy or self._store is None:
             return
         store, asset_id, source = self._store, status.asset.id, Path(path)
+
+        def work(control: JobControl) -> Any:
+            try:
+                return store.import_file(asset_id, source, control=control, replace=replace)
+            except RecordedHashMismatch as error:
+                return _ReplaceNeeded(str(error), lambda: self.import_file(source, replace=True))
+
         self._verified.pop(asset_id, None)
-        self._start(f"Importing {source.name} as {asset_id}", asset_id,
-                    lambda control: store.import_file(asset_id, source, control=control),
+        self._start(f"Importing {source.name} as {asset_id}", asset_id, work,
+                    determinate=False)
+
+    def add_own_generator(self, path: str | Path, name: str) -> None:
+        """Check `path` is a StyleGAN2 generator and add it as the user's model `name`."""
+        if self.busy or self._store is None:
+            return
+        store, source = self._store, Path(path)
+        self._start(f"Adding {source.name} as {name}", name,
+                    lambda control: store.add_user_model(name, source, control=control),
                     determinate=False)
 
     def verify_selected(self) -> None:
@@ -278,13 +331,17 @@ class ModelManagerDialog(QDialog):
         self.download_button = QPushButton("Download", self)
         self.import_button = QPushButton("Import local file…", self)
         self.verify_button = QPushButton("Verify", self)
+        self.add_own_button = QPushButton("Add my own generator…", self)
+        self.add_own_button.setToolTip("Use a StyleGAN2 file of your own (fine-tuned, another "
+                                       "domain) by name, like the listed models.")
         self.open_folder_button = QPushButton("Open folder", self)
         self.download_button.clicked.connect(self.download_selected)
         self.import_button.clicked.connect(self._choose_import_file)
         self.verify_button.clicked.connect(self.verify_selected)
+        self.add_own_button.clicked.connect(self._choose_own_generator)
         self.open_folder_button.clicked.connect(self._open_folder)
         for button in (self.download_button, self.import_button, self.verify_button,
-                       self.open_folder_button):
+                       self.add_own_button, self.open_folder_button):
             button.setAutoDefault(False)
             buttons.addWidget(button)
         buttons.addStretch(1)
@@ -318,7 +375,7 @@ class ModelManagerDialog(QDialog):
 
     def _fill_table(self) -> None:
         self.table.blockSignals(True)  # one details update after the refill, not one per row
-        self.table.setRowCount(len(self._statuses))
+        self.table.setRowCount(len(self._statuses) + len(self._user_models))
         for row, status in enumerate(self._statuses):
             asset = status.asset
             cells = (asset.id, asset.kind, PURPOSES.get(asset.kind, ""),
@@ -327,6 +384,14 @@ class ModelManagerDialog(QDialog):
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(asset.description)
+                self.table.setItem(row, col, item)
+        for row, model in enumerate(self._user_models, start=len(self._statuses)):
+            cells = model.as_row()
+            texts = (model.name, model.kind, PURPOSES.get(model.kind, ""), cells["size"],
+                     "your own", cells["state"])
+            for col, text in enumerate(texts):
+                item = QTableWidgetItem(text)
+                item.setToolTip(f"{model.summary} — {model.path}")
                 self.table.setItem(row, col, item)
         self.table.clearSelection()
         self.table.blockSignals(False)
@@ -369,6 +434,7 @@ class ModelManagerDialog(QDialog):
         else:
             self.download_button.setText("Download")
         self.import_button.setEnabled(idle)
+        self.add_own_button.setEnabled(not self.busy and self._store is not None)
         self.verify_button.setEnabled(idle and status is not None and status.exists)
         self.open_folder_button.setEnabled(not self.busy and self._store is not None)
         self.offer_download_button.setEnabled(idle and can_download)
@@ -410,6 +476,20 @@ class ModelManagerDialog(QDialog):
         self._outcome = "succeeded"
         self.progress_bar.setRange(0, _PROGRESS_STEPS)  # a busy bar becomes a full one
         self.progress_bar.setValue(_PROGRESS_STEPS)
+        if isinstance(result, _ReplaceNeeded):
+            self._outcome = "failed"
+            self.status_label.setText("")
+            if self.confirm_replace(result.message):
+                self._after_job = result.retry  # once this job's thread has ended
+            else:
+                self._show_error(result.message)
+            return
+        if isinstance(result, UserModel):
+            self.status_label.setText(
+                f"{result.name} is {result.summary}. Choose it by name in Preferences, or "
+                f"use --generator {result.name} on the command line.")
+            self.models_changed.emit()
+            return
         if isinstance(result, VerifyResult):
             self._verified[asset_id] = result.ok
             if result.ok:
@@ -445,6 +525,10 @@ class ModelManagerDialog(QDialog):
                 _abandon(job)
         self._reset_progress(keep_value=outcome == "succeeded")
         self.refresh()
+        retry, self._after_job = self._after_job, None
+        if retry is not None:  # confirmed: run it again, replacing the recorded sha256
+            retry()
+            return
         self.operation_ended.emit(outcome)
 
     def _reset_progress(self, *, keep_value: bool = False) -> None:
@@ -464,6 +548,22 @@ class ModelManagerDialog(QDialog):
             "Model files (*.pkl *.pth *.pt);;All files (*)")
         if path:
             self.import_file(path)
+
+    def _choose_own_generator(self) -> None:
+        if self.busy:
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Add my own generator", str(Path.home()),
+            "StyleGAN2 generators (*.pkl *.pt *.pth);;All files (*)")
+        if not path:
+            return
+        suggested = "".join(c if c.isalnum() or c in "._-" else "-"
+                            for c in Path(path).stem.lower()).strip("-._") or "my-generator"
+        name, ok = QInputDialog.getText(self, "Add my own generator",
+                                        "Name to use it by (lower-case letters, digits, . _ -):",
+                                        text=suggested)
+        if ok and name.strip():
+            self.add_own_generator(path, name.strip())
 
     def _open_folder(self) -> None:
         if self._store is None:

@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
 )
 
 from core.device import DEVICE_CHOICES
+from core.errors import SemeditError
 from core.models import Manifest, ManifestError, load_manifest, models_dir
+from core.models.store import read_user_models
 from semedit_gui.settings import PRECISIONS, SPACES, THEMES, AppSettings
 from semedit_gui.theme import apply_theme
 
@@ -263,7 +265,15 @@ class PreferencesDialog(QDialog):
         if self._manifest is None:
             return ()
         assets = self._manifest.of_kind(kind) if kind else self._manifest.assets
-        return tuple(asset.id for asset in assets)
+        return tuple(asset.id for asset in assets) + self._user_model_names(kind)
+
+    def _user_model_names(self, kind: str | None) -> tuple[str, ...]:
+        """The user's own models (`semedit models add`), usable by name like the manifest's."""
+        try:
+            mine = read_user_models(models_dir(self._original.models_dir or None))
+        except SemeditError:
+            return ()
+        return tuple(name for name, model in mine.items() if kind in (None, model.kind))
 
     def _default_id(self, kind: str) -> str:
         if self._manifest is None:

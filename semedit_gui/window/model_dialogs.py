@@ -17,9 +17,9 @@ class ModelDialogs:
         self.window = window
 
     def store(self):
-        from core.models import ModelStore, load_manifest, models_dir
+        from core.models.validation import open_model_store  # files checked before trust
 
-        return ModelStore(load_manifest(), models_dir(self.window.settings.models_dir or None))
+        return open_model_store(self.window.settings.models_dir or None)
 
     def store_or_none(self):
         try:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from semedit_gui.launcher import main as semedit
+from tests.model_fixtures import resources_with_tiny_ffhq
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "data" / "ada_tiny.pkl"
@@ -62,7 +63,9 @@ def test_verify_with_nothing_installed(capsys):
     assert code == 1 and "No model is installed" in err
 
 
-def test_import_then_verify_then_detect_tampering(capsys, tmp_path):
+def test_import_then_verify_then_detect_tampering(capsys, tmp_path, monkeypatch):
+    # the FFHQ entry describes the tiny generator: import reads what a file is
+    monkeypatch.setenv("SEMEDIT_RESOURCES", str(resources_with_tiny_ffhq(tmp_path)))
     source = tmp_path / "my-ffhq.pkl"
     shutil.copy(FIXTURE, source)
     code, out, err = run(capsys, "models", "import", "stylegan2-ffhq-1024", str(source))

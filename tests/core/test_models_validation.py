@@ -20,13 +20,12 @@ from core.models.store import HASH_RECORDS_FILE, ModelStore, RecordedHashMismatc
 from core.models.validation import ModelMismatchError, read_model_facts, validate_model_file
 from semedit_gui.launcher import main as semedit
 from tests.encoder_writers import write_e4e
+from tests.model_fixtures import TINY_ARCHITECTURE
 from tests.sam_writers import write_tiny_sam
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TINY = DATA / "ada_tiny.pkl"  # 32×32, z/w 64, 4 mapping layers
 TINY64 = DATA / "ada_tiny64_w512.pkl"  # 64×64, z/w 512
-TINY_ARCHITECTURE = {"z_dim": 64, "w_dim": 64, "mapping_layers": 4,
-                     "channels": {"4": 64, "8": 64, "16": 32, "32": 16}}
 
 
 def make_store(root: Path) -> ModelStore:

@@ -9,13 +9,16 @@ import pytest
 from semedit_gui.main_window import MainWindow
 from semedit_gui.settings import AppSettings
 from semedit_gui.welcome import sample_photo
+from tests.model_fixtures import resources_with_tiny_ffhq
 
 GEN = Path(__file__).resolve().parents[1] / "data" / "ada_tiny.pkl"
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def test_first_run_import_then_sample_photo(qtbot, tmp_path):
+def test_first_run_import_then_sample_photo(qtbot, tmp_path, monkeypatch):
+    # the FFHQ entry describes the tiny generator: import reads what a file is
+    monkeypatch.setenv("SEMEDIT_RESOURCES", str(resources_with_tiny_ffhq(tmp_path)))
     window = MainWindow(AppSettings(device="cpu", autosave_seconds=0,
                                     models_dir=str(tmp_path / "models")),
                         settings_path=tmp_path / "settings.json")
