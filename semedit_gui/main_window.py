@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from core.project import PROJECT_SUFFIX
 from semedit_gui.canvas import CanvasView
 from semedit_gui.controllers import (
+    DirectionsController,
     DocumentController,
     HairController,
     InversionController,
@@ -85,6 +86,8 @@ class MainWindow(QMainWindow):
                                              parent=self)
         self.hair = HairController(self.jobs, self.documents, force_fp32=fp32, parent=self)
         self.selection = SelectionController(self.jobs, self.documents, self)
+        self.directions = DirectionsController(self.jobs, parent=self)
+        self.directions_dialog = None  # the Directions dialog once opened (tests drive it)
         self.preview = PreviewController(
             self.worker, self, force_fp32=lambda: self.settings.render_force_fp32)
         self.models = ModelDialogs(self)
@@ -144,6 +147,10 @@ class MainWindow(QMainWindow):
         docs, inv, hair, panel = self.documents, self.inversion, self.hair, self.inversion_panel
         for source in (docs, inv, hair, self.selection):
             source.message.connect(self.show_message)
+        # a changed library reaches the Edits picker and the session's known names
+        self.directions.message.connect(self.show_message)
+        self.directions.directions_changed.connect(
+            lambda _directions: docs.load_directions(again=True))
         for source in (self.canvas, self.chunks_panel, self.edits_panel, self.history_panel):
             source.message.connect(self.show_message)
         self.jobs.message.connect(lambda text: self.statusBar().showMessage(text, 15000))

@@ -38,6 +38,8 @@ class WindowActions:
         self.redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.preferences = a("&Preferences…", w.open_preferences, std.Preferences)
         self.models = a("&Model Manager…", w.models.open_manager)
+        self.directions = a("&Directions…", lambda: open_directions(w),
+                            tip="Name, compute, import and download edit directions")
         self.choose_face = a("Choose &Face…", lambda: choose_face(w),
                              tip="Edit another face of the photo, the whole image, or a "
                              "square you place")
@@ -118,7 +120,7 @@ def build_menus_and_toolbars(window, actions: WindowActions, sam_actions, docks)
          actions.close, None, actions.quit)
     _add(bar.addMenu("&Edit"), actions.undo, actions.redo, None, actions.choose_face,
          actions.auto_chunks,
-         *sam_actions, None, actions.preferences)
+         *sam_actions, None, actions.directions, actions.preferences)
     view_menu = bar.addMenu("&View")
     _add(view_menu, actions.zoom_in, actions.zoom_out, actions.zoom_fit, actions.zoom_actual,
          None, actions.before_after, actions.split, actions.difference, actions.photo_view,
@@ -182,6 +184,19 @@ def choose_face(window) -> None:
     ask_face(window, session.photo_path, session.face_boxes, lambda choice:
              window.documents.choose_face(**choice.open_options()),
              no_face=not session.face_boxes)
+
+
+def open_directions(window) -> None:
+    """The Directions dialog of the current generator (one, reused; it reads the library
+    again each time it is shown)."""
+    from semedit_gui.dialogs.directions_dialog import DirectionsDialog
+
+    if window.directions_dialog is None:
+        name = Path(str(window.settings.model_choice().generator or "default generator")).name
+        window.directions_dialog = DirectionsDialog(window.directions, name, parent=window)
+    window.directions.refresh()
+    window.directions_dialog.show()
+    window.directions_dialog.raise_()
 
 
 def export_masks(window) -> None:
