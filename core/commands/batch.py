@@ -12,7 +12,7 @@ from core.commands.common import add_device_argument, add_models_dir_argument, c
 from core.commands.progress import ProgressBar
 from core.errors import InvalidInputError
 from core.models.loaded import LoadedModels, ModelChoice
-from core.workflows.batch import MANIFEST_NAME, WorkerSpec, batch
+from core.workflows.batch import MANIFEST_NAME, WorkerSpec, batch, resolve_generator
 from core.workflows.recipe import load_recipe
 
 EXIT_STOPPED = 130  # as the CLI's interrupted exit: the batch is not finished
@@ -45,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sam", metavar="PATH|ID", help="Segment Anything weights for automatic "
                    "chunks (default: sam-vit-b when installed, else landmark chunks)")
     p.add_argument("--vgg", metavar="PATH|ID", help="VGG16 weights for an LPIPS loss")
+    p.add_argument("--encoder", metavar="PATH|ID",
+                   help="e4e encoder for a recipe whose inversion starts from it (init e4e)")
     add_models_dir_argument(p)
     add_device_argument(p)
     p.set_defaults(handler=run)
@@ -55,11 +57,13 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError("--workers and --threads must be at least 1.")
     recipe = load_recipe(args.recipe)
     choice = ModelChoice(generator=args.generator or recipe.generator_id, sam=args.sam,
-                         vgg=args.vgg, models_dir=args.models_dir, device=args.device)
-    # Found here, so a missing file is said at once and Ray workers can be sent it.
-    generator = LoadedModels(choice).generator_file()
-    spec = WorkerSpec(recipe, replace(choice, generator=str(generator.resolve())),
-                      threads=args.threads, projects=args.projects)
+                         vgg=args.vgg, encoder=args.encoder, models_dir=args.models_dir,
+                         device=args.device)
+    spec = WorkerSpec(recipe, choice, threads=args.threads, projects=args.projects)
+    # Found here by content, so a missing file is said at once and Ray workers that lack
+    # it can be sent it.
+    generator = LoadedModels(resolve_generator(spec)).generator_file().resolve()
+    spec = replace(spec, choice=replace(choice, generator=str(generator)))
     bar = ProgressBar("Batch")
     workflow = batch(spec, args.photos, args.output, workers=args.workers,
                      ray_address=args.ray, resume=args.resume, control=control_of(args),

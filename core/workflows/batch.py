@@ -124,7 +124,7 @@ class BatchWorker:
 
         self.spec = spec
         self.name = f"{socket.gethostname()}:{os.getpid()}"
-        choice = _resolve_generator(spec)
+        choice = resolve_generator(spec)
         self.models = LoadedModels(choice)
         if spec.threads is not None and self.models.device.type == "cpu":
             torch.set_num_threads(spec.threads)
@@ -189,30 +189,32 @@ def _plain(metrics: dict) -> dict:
     return {k: v for k, v in metrics.items() if isinstance(v, int | float | str | None)}
 
 
-def _resolve_generator(spec: WorkerSpec) -> ModelChoice:
-    """The choice this worker loads: its own store's file (by the given id or path, then
-    the recipe's id), else the file sent through Ray's object store (checked by sha256)."""
-    from core.hashing import hash_file
+def resolve_generator(spec: WorkerSpec) -> ModelChoice:
+    """The generator this worker loads, found by content: the given file or id when its
+    sha256 is the recipe's, else this machine's model store (manifest id, then the model
+    index by sha256), else the file sent through Ray's object store (checked by sha256).
+    None of these: the given choice, so the provider or `check_models` says what is wrong."""
     from core.models import ModelStore, load_manifest
+    from core.models.store import GeneratorNeeded
     from core.paths import models_dir
 
+    sha = spec.recipe.generator_sha256
     store = ModelStore(load_manifest(), models_dir(spec.choice.models_dir))
-    given = spec.choice.generator or spec.recipe.generator_id
-    for candidate in dict.fromkeys([given, spec.recipe.generator_id]):
-        try:
-            store.resolve(candidate, "generator")
-        except ModelMissingError:
-            continue
-        return replace(spec.choice, generator=candidate)
+    with contextlib.suppress(SemeditError, OSError):
+        given = store.resolve(spec.choice.generator, "generator")
+        if store.index.sha256_of(given) == sha:
+            return replace(spec.choice, generator=str(given))
+    with contextlib.suppress(ModelMissingError):
+        found = store.find_generator(GeneratorNeeded(spec.recipe.generator_id, sha))
+        return replace(spec.choice, generator=str(found))
     if not spec.generator_blob:
-        return spec.choice  # the provider says which file is missing
+        return spec.choice
     import ray
 
-    sha = spec.recipe.generator_sha256
     folder = Path(tempfile.gettempdir()) / "semedit-ray-models"
     folder.mkdir(exist_ok=True)
     path = folder / f"{sha}{spec.generator_suffix}"
-    if not path.is_file() or hash_file(path).sha256 != sha:
+    if not path.is_file() or store.index.sha256_of(path) != sha:
         data = ray.get(spec.generator_blob[0])
         write_atomically(path, lambda stream: stream.write(data))
     return replace(spec.choice, generator=str(path))

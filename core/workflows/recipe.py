@@ -46,6 +46,7 @@ from core.mask_png import mask_png_bytes
 from core.models.loaded import LoadedModels
 from core.project import Document
 from core.segment.face_chunks import CHUNK_ORDER
+from core.workflows.encoder_init import INITS, choose_init
 from core.workflows.inversion import apply_inversion, invert
 from core.workflows.photos import auto_chunks, open_photo
 from core.workflows.progress import Progress
@@ -54,7 +55,6 @@ from core.workflows.render import apply_edit_plan
 RECIPE_FORMAT = "semedit-recipe"
 RECIPE_VERSION = 1
 CHUNK_SOURCES = ("auto", "masks")
-INITS = ("mean",)  # where each code starts: the generator's average latent
 # Export format -> file extension.
 EXPORT_FORMATS = {"png": ".png", "jpeg": ".jpg", "webp": ".webp", "tiff": ".tif"}
 # InversionSettings fields that only shape the live preview: not part of a recipe.
@@ -98,7 +98,7 @@ class Recipe:
     inversion: InversionSettings
     loss: str = "lpips"
     pti_steps: int = 0
-    init: str = "mean"
+    init: str = "mean"  # where codes start: "mean" latent, or "e4e" (the encoder's guess)
     chunk_source: str = "auto"
     align: bool = True
     masks: Mapping[str, np.ndarray] = field(default_factory=dict)  # chunk name -> [R, R]
@@ -187,6 +187,9 @@ def recipe_from_document(doc: Document, *, directions: Any, chunk_source: str = 
                                     "the recipe should use.")
         pti_steps = 0
     settings = _settings({k: v for k, v in stored.items() if k in _SETTING_FIELDS}, "project")
+    # Where the codes started ("resume" for a continued run: its first run is not known).
+    init = ((doc.inversion or {}).get("metrics") or {}).get("init")
+    init = init if init in INITS else "mean"
     edits: dict[str, tuple[RecipeEdit, ...]] = {}
     for chunk in doc.chunks:
         kept = tuple(RecipeEdit(e.direction, float(e.strength),
@@ -204,7 +207,7 @@ def recipe_from_document(doc: Document, *, directions: Any, chunk_source: str = 
                 "project's masks instead.")
         masks = {}
     recipe = Recipe(generator_sha256=doc.generator_sha256.lower(), resolution=doc.resolution,
-                    inversion=settings, loss=loss, pti_steps=int(pti_steps),
+                    inversion=settings, loss=loss, pti_steps=int(pti_steps), init=init,
                     chunk_source=chunk_source, align=align, masks=masks, edits=edits,
                     export=export, generator_id=doc.generator_id)
     validate(recipe)
@@ -316,8 +319,8 @@ def validate(recipe: Recipe) -> None:
         raise InvalidInputError(f"'inversion.pti_steps' must be a whole number ≥ 0, not "
                                 f"{recipe.pti_steps!r}.")
     if recipe.init not in INITS:
-        raise InvalidInputError(f"'inversion.init' is {recipe.init!r}; this SemEdit starts "
-                                f"codes from {', '.join(INITS)} only.")
+        raise InvalidInputError(f"'inversion.init' is {recipe.init!r}; use one of "
+                                f"{', '.join(INITS)}.")
     if recipe.chunk_source not in CHUNK_SOURCES:
         raise InvalidInputError(f"'chunks.source' is {recipe.chunk_source!r}; use "
                                 f"{' or '.join(CHUNK_SOURCES)}.")
@@ -374,6 +377,7 @@ def check_models(models: LoadedModels, recipe: Recipe) -> dict[str, str]:
     if generator.img_resolution != recipe.resolution:
         raise InvalidInputError(f"The recipe is for {recipe.resolution}² images; the "
                                 f"generator makes {generator.img_resolution}².")
+    choose_init(models, recipe.init, generator)  # "e4e" without an encoder: said now
     library = models.directions()
     missing = {}
     for name, expected in recipe.directions.items():
@@ -420,7 +424,7 @@ def apply_recipe(models: LoadedModels, recipe: Recipe, photo: Photo | str | Path
         doc.add_chunk(mask, name=name)
     outcome = yield from invert(models, doc, recipe.inversion, loss_kind=recipe.loss,
                                 pti_steps=recipe.pti_steps, faces=opened.face_found,
-                                control=control)
+                                init=recipe.init, control=control)
     if outcome.stopped:
         raise JobCancelled("The inversion was stopped before it finished.")
     apply_inversion(doc, list(doc.chunks), outcome.result, outcome.settings,

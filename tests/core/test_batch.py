@@ -125,7 +125,10 @@ def test_a_recipe_from_a_document_makes_its_edits_bit_for_bit(chunks, photos, mo
     assert load_recipe(path).sha256() == recipe.sha256()
 
     out = tmp_path / "out"
-    code, report, err = cli(capsys, "batch", path, photos["a"], "-o", out, "--generator", GEN,
+    # Without --generator the recipe's generator is found by its sha256 (the model index).
+    which = ["--generator", GEN] if chunks == "auto" else [
+        "--models-dir", models.choice.models_dir]
+    code, report, err = cli(capsys, "batch", path, photos["a"], "-o", out, *which,
                             "--device", "cpu", "--projects")
     assert code == 0, err
     assert report["done"] == 1 and report["state"] == "done"
