@@ -176,3 +176,24 @@ def test_a_pack_for_another_generator_cannot_be_downloaded(qtbot, setup):
     dialog.packs_tree.topLevelItem(0).setSelected(True)
     assert not dialog.download_button.isEnabled()
     assert "was made for the generator 'stylegan2-ffhq-1024'" in dialog.pack_note.text()
+
+
+def test_the_window_opens_the_directions_dialog_from_the_edit_menu(qtbot, tmp_path,
+                                                                    monkeypatch):
+    from semedit_gui.main_window import MainWindow
+    from semedit_gui.settings import AppSettings
+    from tests.gui.controller_fixtures import GEN
+
+    monkeypatch.setenv("SEMEDIT_HOME", str(tmp_path / "home"))
+    window = MainWindow(AppSettings(generator=GEN, device="cpu", autosave_seconds=0,
+                                    models_dir=str(tmp_path / "models")),
+                        settings_path=tmp_path / "settings.json")
+    qtbot.addWidget(window)
+    edit_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Edit")
+    assert window.commands.directions in edit_menu.actions()
+    with qtbot.waitSignal(window.directions.library_changed, timeout=WAIT_MS):
+        window.commands.directions.trigger()
+    assert window.directions_dialog.isVisible()
+    assert window.directions_dialog.tree.topLevelItemCount() == 1  # GANSpace components
+    window.close()
+    qtbot.waitUntil(lambda: window.close_state == "closed", timeout=WAIT_MS)
