@@ -98,8 +98,8 @@ class LoadedModels:
         from core.stylegan import load_generator
 
         path = self.generator_file()
-        return self._get("generator", path, lambda: self._indexed(
-            path, load_generator(path, device=self.device)))
+        return self._get("generator", path, lambda: self._indexed(path, load_generator(
+            path, device=self.device, sha256=self.store.sha256_of(path))))
 
     def _indexed(self, path: Path, generator):
         """Record a generator file the app was given in the model index (by sha256), so a
