@@ -113,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
                                       photo_name=Path(args.output).name,
                                       generator_id=outcome.generator_id,
                                       generator_sha256=outcome.generator_sha256)
+        generator_file = models.generator_file().resolve()  # found by content later
+        doc.generator_name = outcome.generator_id or generator_file.name
+        doc.generator_path = str(generator_file)
         save_project(doc, args.save, protect=photo_a.path)
     if args.metrics:
         write_json(args.metrics, metrics)

@@ -86,6 +86,7 @@ def test_hair_writes_the_photo_the_project_and_the_metrics(photos, tmp_path, cap
     assert [c.name for c in doc.chunks][-1] == "hair"
     assert {"background", "face", "hair"} <= {c.name for c in doc.chunks}
     assert all(c.code is not None for c in doc.chunks)
+    assert doc.generator_path == str(Path(GEN).resolve())  # found by content later
     code, _, err = run(capsys, "edit", project, "--generator", GEN, "--chunk", "hair",
                        "--direction", "pc0=1.5", "--full-photo", "-o", tmp_path / "e.png")
     assert code == 0, err
