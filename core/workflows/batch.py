@@ -314,7 +314,10 @@ def local_pool(spec: WorkerSpec, tasks: Iterable[PhotoTask], control: JobControl
             for slot in slots:
                 if slot.ready and slot.task is None and pending:
                     slot.task = pending.popleft()
-                    slot.connection.send(slot.task)
+                    # A process that died meanwhile: its sentinel says so below, and the
+                    # photo is given out again.
+                    with contextlib.suppress(OSError):
+                        slot.connection.send(slot.task)
             watched = {s.connection: s for s in slots} | {s.process.sentinel: s for s in slots}
             for ready in wait(list(watched), timeout=0.2):
                 slot = watched[ready]
