@@ -331,3 +331,39 @@ def test_read_model_facts_of_each_kind(tmp_path, bad_files):
         "custom")
     with pytest.raises(SemeditError, match=r"not torchvision's VGG16 layout"):
         read_model_facts("vgg", bad_files["sam"])
+
+
+def test_a_recorded_bad_hash_is_replaced_by_a_new_download(tmp_path, monkeypatch):
+    store = make_store(tmp_path / "models")
+    store.root.mkdir()
+    (store.root / HASH_RECORDS_FILE).write_text(json.dumps({"format": 1, "assets": {"tiny": {
+        "filename": "tiny.pkl", "sha256": "ab" * 32, "recorded": "x", "origin": "junk"}}}))
+    monkeypatch.setattr(store_module, "download", fake_download(TINY))
+    with pytest.raises(RecordedHashMismatch, match="download again with --replace"):
+        run_download(store, "tiny")
+    assert records(store.root)["tiny"]["sha256"] == "ab" * 32
+    run_download(store, "tiny", replace=True)
+    assert records(store.root)["tiny"]["sha256"] == store_module.hash_file(TINY).sha256
+
+
+@pytest.mark.parametrize("architecture", [{"depth": 3}, {"z_dim": 0}, {"w_dim": True},
+                                          {"channels": {"four": 3}}, {"channels": [4]}, 7])
+def test_a_declared_architecture_is_checked(architecture):
+    from core.models.manifest import ManifestError
+
+    entry = {"id": "g", "kind": "generator", "default": True, "filename": "g.pkl",
+             "urls": ["https://example.invalid/g"], "size": None, "sha256": None,
+             "licence": "l", "description": "d", "resolution": 32, "domain": "x",
+             "format": "nvidia-pickle", "architecture": architecture}
+    with pytest.raises(ManifestError, match="architecture"):
+        parse_manifest({"format": 1, "assets": [entry]})
+
+
+def test_the_shipped_generators_declare_config_f():
+    from core.models.manifest import load_manifest
+
+    ffhq = load_manifest().get("stylegan2-ffhq-1024").declared_architecture()
+    assert ffhq["num_ws"] == 18 and ffhq["mapping_layers"] == 8 and ffhq["z_dim"] == 512
+    assert ffhq["channels"] == {"4": 512, "8": 512, "16": 512, "32": 512, "64": 512,
+                                "128": 256, "256": 128, "512": 64, "1024": 32}
+    assert load_manifest().get("stylegan2-afhqcat-512").declared_architecture()["num_ws"] == 16
