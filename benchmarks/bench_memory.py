@@ -179,8 +179,8 @@ def main() -> None:
     if args.churn:
         n = args.churn_chunks
         for extra in ({"keep_freed": False}, {"thread": True}, {"thread": True, "thp": True}):
-            rows.append(spawn({**base, "chunks": n, "mode": "per_chunk", "precision": "fp32",
-                               **extra}))
+            mode = "batched" if n == 1 else "per_chunk"
+            rows.append(spawn({**base, "chunks": n, "mode": mode, "precision": "fp32", **extra}))
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     report = {"benchmark": "inversion_memory", "device": str(device), "torch": torch.__version__,
               "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
