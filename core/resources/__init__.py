@@ -21,12 +21,18 @@ def resources_dir() -> Path:
     if override:
         return Path(override)
     folder = resources.files(__name__)
-    if not isinstance(folder, Path):  # e.g. imported from a zip: the app needs real files
-        raise SemeditError(
-            f"SemEdit's data files ({folder}) are not plain files on disk; install SemEdit "
-            "with pip or pipx instead of running it from an archive."
-        )
-    return folder
+    if isinstance(folder, Path):
+        return folder
+    # A loader whose reader gives no paths (a frozen app's, say): the files sit beside this
+    # module when they are on disk at all (the bundle puts them there).
+    here = Path(__file__).resolve().parent
+    if (here / "models.json").is_file():
+        return here
+    # e.g. imported from a zip: the app needs real files (Qt reads icons by path)
+    raise SemeditError(
+        f"SemEdit's data files ({folder}) are not plain files on disk; install SemEdit "
+        "with pip or pipx instead of running it from an archive."
+    )
 
 
 def resource_path(*parts: str) -> Path:
