@@ -329,6 +329,15 @@ class DirectionLibrary:
                 out.append((path, None))
         return out
 
+    def origins(self) -> set[str]:
+        """Where the imported files came from (`keep`'s `origin`: a file name, "pack:ID")."""
+        out = set()
+        for path, directions in self._import_files():
+            if directions is not None:
+                with contextlib.suppress(CheckpointError):
+                    out.add(str(load_directions(path)[1].get("file", "")))
+        return out
+
     def _new_import_path(self, name: str) -> Path:
         path, n = self.imported_folder / f"{name}.npz", 2
         while path.exists() or _sidecar(path).exists():

@@ -121,13 +121,12 @@ def direction_packs(models: LoadedModels, packs: Sequence[DirectionPack] | None 
     packs = load_packs() if packs is None else packs
     library = models.directions()
     sha = generator_key(library.generator)
-    names = {d.name for d in library.imported()}
+    origins = library.origins()
     offers = []
     for pack in packs:
         folder = pack_folder(models.store.root, pack)
         downloaded = all((folder / f.filename).is_file() for f in pack.files)
-        installed = bool(pack.directions) and all(
-            any(n == d.id or n.startswith(d.id + "_") for n in names) for d in pack.directions)
+        installed = f"pack:{pack.id}" in origins
         offers.append(PackOffer(pack, pack.refusal(models.generator_id, sha), downloaded,
                                 installed))
     return offers
