@@ -288,3 +288,33 @@ def test_cli_lists_packs_and_renames(tmp_path, monkeypatch, generator, capsys):
     assert titles["pc3"] == "Jaw width" and titles["pc2"] == "pc2"
     assert main(["directions", "packs", "download", "e4e-interfacegan-ffhq", *common]) != 0
     assert "made for the generator 'stylegan2-ffhq-1024'" in capsys.readouterr().err
+
+
+def test_cli_downloads_and_installs_a_pack_from_the_manifest(
+        server, generator, tmp_path, monkeypatch, capsys):  # noqa: F811
+    from core.cli import main
+    from core.resources import resource_path
+
+    monkeypatch.setenv("SEMEDIT_HOME", str(tmp_path / "home"))
+    path = write_nvidia_pickle(generator, tmp_path / "tiny.pkl")
+    data = pack_files(generator)
+    urls = {name: server.add(f"/cli/{name}", blob) for name, blob in data.items()}
+    manifest = json.loads(resource_path("models.json").read_text(encoding="utf-8"))
+    manifest["direction_packs"] = [pack_entry(
+        urls, data, generator="tiny", pack_id="tiny-pack",
+        generator_sha256=hashlib.sha256(path.read_bytes()).hexdigest())]
+    resources = tmp_path / "resources"
+    resources.mkdir()
+    (resources / "models.json").write_text(json.dumps(manifest), encoding="utf-8")
+    monkeypatch.setenv("SEMEDIT_RESOURCES", str(resources))
+    common = ["--generator", str(path), "--models-dir", str(tmp_path / "m"), "--device", "cpu"]
+
+    assert main(["directions", "packs", "download", "tiny-pack", *common]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["directions"] == ["cm_smile", "e4e_age", "ss_gaze", "ss_gray_hair"]
+    assert main(["directions", "packs", "list", *common]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert (listed["fits"], listed["downloaded"], listed["installed"]) == (True, True, True)
+    assert main(["directions", "list", *common]) == 0
+    shown = {d["name"]: (d["title"], d["group"]) for d in json.loads(capsys.readouterr().out)}
+    assert shown["ss_gray_hair"] == ("Grey hair", "Test pack")
