@@ -127,7 +127,7 @@ def build_menus_and_toolbars(window, actions: WindowActions, sam_actions, docks)
          actions.overlays, None, *(dock.toggleViewAction() for dock in docks))
     _add(bar.addMenu("&Tools"), *actions.tools.values(), actions.smaller_brush,
          actions.larger_brush)
-    _add(bar.addMenu("&Models"), actions.models)
+    _add(bar.addMenu("&Models"), actions.models, actions.directions)  # packs are there
     _add(bar.addMenu("&Help"), actions.about)
 
     tools = QToolBar("Tools", window)
