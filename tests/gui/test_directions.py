@@ -191,6 +191,8 @@ def test_the_window_opens_the_directions_dialog_from_the_edit_menu(qtbot, tmp_pa
     qtbot.addWidget(window)
     edit_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Edit")
     assert window.commands.directions in edit_menu.actions()
+    models_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Models")
+    assert window.commands.directions in models_menu.actions()
     with qtbot.waitSignal(window.directions.library_changed, timeout=WAIT_MS):
         window.commands.directions.trigger()
     assert window.directions_dialog.isVisible()
