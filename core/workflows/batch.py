@@ -119,16 +119,16 @@ class BatchSummary:
 class BatchWorker:
     """Loads the models once and makes one photo at a time."""
 
-    def __init__(self, spec: WorkerSpec):
+    def __init__(self, spec: WorkerSpec, models: LoadedModels | None = None):
+        """`models`: a provider to share (the app's GPU worker's); else one of its own."""
         import torch
 
         self.spec = spec
         self.name = f"{socket.gethostname()}:{os.getpid()}"
-        choice = resolve_generator(spec)
-        self.models = LoadedModels(choice)
+        self.models = models if models is not None else LoadedModels(resolve_generator(spec))
         if spec.threads is not None and self.models.device.type == "cpu":
             torch.set_num_threads(spec.threads)
-        self.missing = check_models(self.models, spec.recipe)  # refuses another network
+        check_models(self.models, spec.recipe)  # refuses another network
 
     def process(self, task: PhotoTask, control: JobControl | None = None) -> PhotoOutcome:
         from core.imageio import load_photo, read_image_file
@@ -223,14 +223,14 @@ def resolve_generator(spec: WorkerSpec) -> ModelChoice:
 # ----------------------------------------------------------------- runners
 
 
-def serial(spec: WorkerSpec, tasks: Iterable[PhotoTask], control: JobControl
-           ) -> Iterator[PhotoOutcome]:
+def serial(spec: WorkerSpec, tasks: Iterable[PhotoTask], control: JobControl,
+           models: LoadedModels | None = None) -> Iterator[PhotoOutcome]:
     """Every photo in this process (torch's thread count is restored afterwards)."""
     import torch
 
     threads = torch.get_num_threads()
     try:
-        worker = BatchWorker(spec)
+        worker = BatchWorker(spec, models)
         yield _Started([worker.name])
         for task in tasks:
             if control.stop_requested:
@@ -575,9 +575,11 @@ def photo_tasks(paths: Iterable[str | Path]) -> list[PhotoTask]:
 
 def batch(spec: WorkerSpec, photos: Iterable[str | Path], output: str | Path, *,
           workers: int = 1, ray_address: str | None = None, resume: bool = False,
-          control: JobControl | None = None, extra_inputs: Iterable[str | Path] = ()
-          ) -> Generator[BatchProgress, None, BatchSummary]:
+          control: JobControl | None = None, extra_inputs: Iterable[str | Path] = (),
+          models: LoadedModels | None = None) -> Generator[BatchProgress, None, BatchSummary]:
     """Make every photo with `spec.recipe`; yields a BatchProgress per finished photo.
+
+    `models`: in one process, make the photos with this provider (the app's worker's).
 
     `output` is created when missing; its manifest says what happened to each photo.
     Without `resume` a folder that already holds a manifest is refused; with it, photos
@@ -620,7 +622,7 @@ def batch(spec: WorkerSpec, photos: Iterable[str | Path], output: str | Path, *,
     elif workers > 1:
         runner = local_pool(spec, tasks, control, min(workers, max(total, 1)))
     else:
-        runner = serial(spec, tasks, control)
+        runner = serial(spec, tasks, control, models)
     finished_count, retried, names_of_workers = 0, 0, []
     yield BatchProgress("batch", 0, total, "Starting the workers", counts=dict(counts))
     with contextlib.closing(runner):

@@ -161,6 +161,13 @@ def direction_sha256(direction: Any) -> str:
     return digest.hexdigest()
 
 
+def default_chunk_source(doc: Document) -> str:
+    """"auto" when every chunk has an automatic chunk's name (made by Auto Chunks: each
+    photo gets its own), "masks" otherwise (the project's masks on every photo)."""
+    names = {c.name for c in doc.chunks}
+    return "auto" if names and names <= set(CHUNK_ORDER) else "masks"
+
+
 def recipe_from_document(doc: Document, *, directions: Any, chunk_source: str = "masks",
                          loss: str = "lpips", pti_steps: int | None = None,
                          export: ExportSettings = ExportSettings(), align: bool = True

@@ -1,0 +1,113 @@
+"""Save edits as recipe / Apply recipe to photos, without a window: the app's batch makes
+the project's own pixels, records bad photos, and stops when asked."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image
+from PySide6.QtCore import QObject
+
+from core import workflows
+from core.invert import InversionSettings
+from core.models.loaded import LoadedModels, ModelChoice
+from core.workflows.batch import MANIFEST_NAME
+from core.workflows.recipe import load_recipe
+from semedit_gui.controllers import InversionController
+from semedit_gui.controllers.recipes import RecipeController
+from tests.gui.controller_fixtures import (
+    GEN,
+    WAIT_MS,
+    Answers,
+    make_documents,
+    make_registry,
+    stop_threads,
+    wait_ended,
+)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture
+def setup(qtbot, tmp_path):
+    owner = QObject()
+    registry = make_registry(tmp_path, owner)
+    documents = make_documents(registry, tmp_path, Answers())
+    yield registry, documents, RecipeController(registry, documents, owner)
+    stop_threads(registry, qtbot)
+
+
+def edited_project(qtbot, registry, documents, tmp_path):
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(skimage.data.astronaut()).save(photo)
+    with qtbot.waitSignal(documents.document_opened, timeout=WAIT_MS):
+        documents.open_path(photo)
+    session = documents.session
+    mask = np.zeros((32, 32), np.float32)
+    mask[8:26, 8:24] = 1
+    session.chunk_set.add(mask, name="cheeks")
+    wait_ended(qtbot, InversionController(registry, documents).run(
+        InversionSettings(steps=4), "l2", 0))
+    session.edit_stacks.add("cheeks", "pc0", 1.5)
+    return photo, session
+
+
+def test_save_then_apply_makes_the_projects_pixels(qtbot, setup, tmp_path):
+    registry, documents, recipes = setup
+    photo, session = edited_project(qtbot, registry, documents, tmp_path)
+    path = tmp_path / "look.json"
+    with qtbot.waitSignal(recipes.recipe_saved, timeout=WAIT_MS) as saved:
+        recipes.save(path, loss_kind="l2", pti_steps=0)
+    assert saved.args == [path]
+    recipe = load_recipe(path)
+    assert recipe.chunk_source == "masks" and list(recipe.masks) == ["cheeks"]
+    assert [(e.direction, e.strength) for e in recipe.edits["cheeks"]] == [("pc0", 1.5)]
+    assert json.loads(path.read_text())["inversion"]["steps"] == 4
+
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a photo")
+    out = tmp_path / "out"
+    shown, running = [], []
+    recipes.progress.connect(lambda done, total, line: shown.append((done, total, line)))
+    recipes.running_changed.connect(running.append)
+    with qtbot.waitSignal(recipes.finished, timeout=WAIT_MS) as finished:
+        task = recipes.apply(path, [photo, broken], out)
+        assert recipes.apply(path, [photo], out) is None  # one batch at a time
+    wait_ended(qtbot, task)
+    summary = finished.args[0]
+    assert not summary.stopped and summary.counts["done"] == 1
+    assert summary.counts["skipped"] == 1 and running == [True, False]
+    assert shown[-1][:2] == (2, 2) and {line for *_, line in shown} >= {
+        "astronaut.png: done", "broken.jpg: skipped (unreadable)"}
+    # The app's own export of the project: the same bits.
+    models = LoadedModels(ModelChoice(generator=GEN, models_dir=str(tmp_path / "models"),
+                                      device="cpu"))
+    workflows.run(workflows.export(models, session.doc.snapshot(), tmp_path / "app.png",
+                                   full_photo=True, source_path=photo))
+    assert np.array_equal(np.asarray(Image.open(out / "astronaut.png")),
+                          np.asarray(Image.open(tmp_path / "app.png")))
+
+
+def test_stop_ends_the_batch_and_says_so(qtbot, setup, tmp_path):
+    registry, documents, recipes = setup
+    photo, _ = edited_project(qtbot, registry, documents, tmp_path)
+    path = tmp_path / "look.json"
+    with qtbot.waitSignal(recipes.recipe_saved, timeout=WAIT_MS):
+        recipes.save(path, loss_kind="l2", pti_steps=0)
+    data = json.loads(path.read_text())
+    data["inversion"]["steps"] = 100_000
+    path.write_text(json.dumps(data))
+    messages = []
+    recipes.message.connect(lambda text, error: messages.append(text))
+    with qtbot.waitSignal(recipes.finished, timeout=WAIT_MS) as finished:
+        with qtbot.waitSignal(recipes.progress, timeout=WAIT_MS):  # the batch has begun
+            recipes.apply(path, [photo, photo.with_name("b.png")], tmp_path / "out")
+        recipes.stop()
+    summary = finished.args[0]
+    assert summary.stopped and summary.counts["done"] == 0
+    assert messages[-1].startswith("The recipe stopped: 0 made")
+    assert not (tmp_path / "out" / "astronaut.png").exists()
+    assert (tmp_path / "out" / MANIFEST_NAME).exists()
