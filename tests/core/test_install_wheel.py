@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("pyproject.toml", "README.md", "core", "semedit_gui")
+SOURCES = ("pyproject.toml", "README.md", "core", "semedit_gui", "packaging/linux")
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +39,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (wheel,) = (work / "dist").glob("semedit-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
+    version = wheel.name.split("-")[1]
+    share = f"semedit-{version}.data/data/share/"  # desktop entry and icons for share/
     for data in ("core/resources/models.json", "core/resources/samples/astronaut.jpg",
-                 "core/resources/icons/semedit.png"):
+                 "core/resources/icons/semedit.png", f"{share}applications/semedit.desktop",
+                 f"{share}icons/hicolor/256x256/apps/semedit.png",
+                 f"{share}mime/packages/semedit-mime.xml"):
         assert data in names, data
     target = work / "target"
     subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)],
