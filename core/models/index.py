@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ from core.jobs import JobControl
 
 INDEX_FILE = "model_index.json"
 _INDEX_FORMAT = 1
+# The app's GPU worker (loading a generator) and its UI thread (opening a project) both
+# record files: one read-modify-write at a time, so neither loses the other's entry.
+_WRITING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,11 @@ class ModelIndex:
         stat = _stat(resolved)
         if stat is None:
             raise ModelIndexError(f"Cannot index {resolved}: it is not a file.")
+        with _WRITING:
+            return self._record(resolved, stat, sha256, facts)
+
+    def _record(self, resolved: Path, stat: tuple[int, int], sha256: str,
+                facts: ModelFacts | None) -> IndexEntry:
         entries = self.entries()
         if facts is None:
             known = next((e for e in entries if e.sha256 == sha256 and e.kind), None)
