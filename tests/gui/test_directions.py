@@ -5,6 +5,7 @@ left, stop, resume), rename, use from the Edits picker, delete, export."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from semedit_gui.controllers import DirectionsController
 from semedit_gui.dialogs.directions_dialog import DirectionsDialog
 from semedit_gui.panels import EditsPanel
 from semedit_gui.session import EditorSession
+from tests.core.test_models_download import server  # noqa: F401 (fixture)
 from tests.gui.controller_fixtures import WAIT_MS, make_registry, stop_threads, wait_ended
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -199,3 +201,55 @@ def test_the_window_opens_the_directions_dialog_from_the_edit_menu(qtbot, tmp_pa
     assert window.directions_dialog.tree.topLevelItemCount() == 1  # GANSpace components
     window.close()
     qtbot.waitUntil(lambda: window.close_state == "closed", timeout=WAIT_MS)
+
+
+def test_a_pack_is_downloaded_and_installed_from_the_dialog(qtbot, setup, tmp_path,
+                                                             monkeypatch, server):  # noqa: F811
+    import hashlib
+    import json
+
+    from core.resources import resource_path
+    from tests.core.test_direction_packs import pack_entry
+    from tests.gui.controller_fixtures import GEN
+
+    controller, dialog = setup
+    rng = np.random.default_rng(4)
+    data = {"smile.npy": _npy(rng.normal(size=(NUM_WS, W_DIM))),
+            "age.npy": _npy(rng.normal(size=W_DIM)),
+            "s_presets.py": b"def known_presets():\n    return {'gaze': (1, 3), "
+                            b"'gray_hair': (2, 1)}\n"}
+    entry = pack_entry({n: server.add(f"/gui/{n}", b) for n, b in data.items()}, data,
+                       generator="ada-tiny", pack_id="tiny-pack",
+                       generator_sha256=hashlib.sha256(Path(GEN).read_bytes()).hexdigest())
+    entry["directions"][1]["file"] = "age.npy"
+    manifest = json.loads(resource_path("models.json").read_text(encoding="utf-8"))
+    manifest["direction_packs"] = [entry]
+    (tmp_path / "resources").mkdir()
+    (tmp_path / "resources" / "models.json").write_text(json.dumps(manifest), "utf-8")
+    monkeypatch.setenv("SEMEDIT_RESOURCES", str(tmp_path / "resources"))
+
+    wait_ended(qtbot, controller.refresh())
+    (offer,) = controller.library.packs
+    assert offer.refusal is None and not offer.installed
+    dialog.packs_tree.topLevelItem(0).setSelected(True)
+    assert dialog.download_button.isEnabled() and "MIT" in dialog.pack_note.text()
+    fractions = []
+    controller.progress.connect(lambda fraction, _text: fractions.append(fraction))
+    with qtbot.waitSignal(controller.library_changed, timeout=WAIT_MS):
+        dialog.download_button.click()
+    assert fractions and fractions[-1] == 1.0
+    assert controller.library.packs[0].installed
+    assert dialog.packs_tree.topLevelItem(0).text(3) == "installed"
+    shown = {d.name: (d.shown_name, d.group) for d in controller.library.directions}
+    assert shown["cm_smile"] == ("Smile", "Test pack")
+    assert shown["ss_gray_hair"] == ("Grey hair", "Test pack")
+    headings = [dialog.tree.topLevelItem(i).text(0) for i in range(dialog.tree.topLevelItemCount())]
+    assert headings == ["Test pack", "GANSpace components (unnamed)"]
+
+
+def _npy(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array.astype(np.float32))
+    return buffer.getvalue()
