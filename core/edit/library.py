@@ -31,7 +31,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.edit.direction_io import import_direction_file, is_unit, sampled_scale
+from core.edit.direction_io import (
+    MAX_DIRECTION_FILE_BYTES,
+    import_direction_file,
+    is_unit,
+    sampled_scale,
+)
 from core.edit.directions import SUPERVISED_TITLES, Direction
 from core.edit.ganspace import (
     GANSPACE_COMPONENTS,
@@ -271,10 +276,45 @@ class DirectionLibrary:
         imported directions can be replaced).
         """
         g = self.generator
-        directions = import_direction_file(
-            path, w_dim=g.w_dim, num_ws=g.num_ws, name=name, layers=layers, scale=scale,
-            code_space=self.code_space(), w_samples=self.w_samples(control))
+        directions = self._exported_pair(Path(path), name=name, layers=layers, scale=scale)
+        if directions is None:
+            directions = import_direction_file(
+                path, w_dim=g.w_dim, num_ws=g.num_ws, name=name, layers=layers, scale=scale,
+                code_space=self.code_space(), w_samples=self.w_samples(control))
         return self.keep(directions, origin=Path(path).name, replace=replace, control=control)
+
+    def _exported_pair(self, path: Path, *, name: str | None, layers: tuple[int, int] | None,
+                       scale: float | None) -> list[Direction] | None:
+        """The directions of a SemEdit pair (`export`, `save_directions`: an .npz with its
+        .json sidecar) with their names, layers, scales and names shown; None for any other
+        file, which the general importer reads."""
+        if path.suffix.lower() != ".npz" or not _sidecar(path).is_file():
+            return None
+        try:
+            if path.stat().st_size > MAX_DIRECTION_FILE_BYTES or _sidecar(
+                    path).stat().st_size > MAX_DIRECTION_FILE_BYTES:
+                return None  # the general importer says what is too large
+            directions, meta = load_directions(path)
+        except (OSError, CheckpointError):
+            return None  # not a SemEdit pair after all
+        made_for = meta.get("generator")
+        if isinstance(made_for, str) and made_for != generator_key(self.generator):
+            raise InvalidInputError(
+                f"{path.name} was exported from another generator (sha256 {made_for[:12]}…); "
+                "its directions do not fit this one's latent space.")
+        if name and len(directions) == 1:
+            directions = [dataclasses.replace(directions[0], name=name)]
+        out = []
+        for d in directions:
+            changes: dict[str, Any] = {"source": "imported"}
+            if layers is not None and d.space == "w":
+                changes["layers"] = layers
+            if scale is not None:
+                changes["scale"] = scale
+            d = dataclasses.replace(d, **changes)
+            d.check_fits(self.code_space())
+            out.append(d)
+        return out
 
     def keep(self, directions: Sequence[Direction], *, origin: str,
              replace: bool = False, control: JobControl | None = None,
@@ -438,11 +478,11 @@ class DirectionLibrary:
 
     def _labelled(self, d: Direction) -> Direction:
         label = self._label_cache.get(d.name, {})
-        title = label.get("title") or (SUPERVISED_TITLES.get(d.name, "")
-                                       if d.source == "supervised" else "")
+        title = label.get("title") or d.title or (SUPERVISED_TITLES.get(d.name, "")
+                                                  if d.source == "supervised" else "")
         return dataclasses.replace(d, title=title,
                                    description=label.get("description", d.description),
-                                   group=label.get("group", ""))
+                                   group=label.get("group", d.group))
 
     def export(self, name: str, path: str | Path) -> Path:
         """Write one direction (with its name shown and description) as a SemEdit direction
@@ -450,7 +490,8 @@ class DirectionLibrary:
         path = Path(path)
         if path.suffix.lower() != ".npz":
             path = path.with_name(path.name + ".npz")
-        save_directions(path, [self.get(name)], meta={"kind": "exported"})
+        save_directions(path, [self.get(name)],
+                        meta={"kind": "exported", "generator": generator_key(self.generator)})
         return path
 
     # -- all ------------------------------------------------------------------------------

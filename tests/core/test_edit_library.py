@@ -274,3 +274,45 @@ def test_rescaled_gives_unit_vectors_the_builtin_scale_rule(tmp_path, generator)
     assert moved.scale == pytest.approx(sampled_scale(moved, lib.w_samples(), num_ws=6))
     long = Direction("v", "w", pc0.vector * 5, 1.0, source="imported")
     assert lib.rescaled(long) is long
+
+
+def test_names_shown_export_and_import_back(tmp_path, generator):
+    library = make(tmp_path / "lib", generator)
+    np.save(tmp_path / "smile.npy", np.random.default_rng(0).normal(size=32).astype(np.float32))
+    library.import_file(tmp_path / "smile.npy", layers=(1, 3), scale=0.5)
+    assert library.get("pc2").shown_name == "pc2"  # GANSpace stays pcN until renamed
+    library.rename("pc2", "Jaw width")
+    library.set_label("smile", title="Big smile", description="A wider smile.")
+    again = make(tmp_path / "lib", generator)  # the names shown are kept on disk
+    assert again.get("pc2").shown_name == "Jaw width" and again.get("pc2").name == "pc2"
+    assert (again.get("smile").shown_name, again.get("smile").description) == (
+        "Big smile", "A wider smile.")
+    again.rename("pc2", "")
+    assert again.get("pc2").shown_name == "pc2"
+    with pytest.raises(InvalidInputError, match="no direction named 'nope'"):
+        again.rename("nope", "x")
+
+    exported = again.export("smile", tmp_path / "out")
+    assert exported == tmp_path / "out.npz"
+    other_library = make(tmp_path / "other", generator)
+    (back,) = other_library.import_file(exported)
+    assert (back.name, back.layers, back.scale, back.shown_name) == (
+        "smile", (1, 3), 0.5, "Big smile")
+    np.testing.assert_array_equal(back.vector, again.get("smile").vector)
+
+    stranger = make(tmp_path / "stranger", random_generator(16, w_dim=32, seed=7))
+    with pytest.raises(InvalidInputError, match="exported from another generator"):
+        stranger.import_file(exported)
+
+
+def test_fitted_directions_are_shown_by_their_measurement_and_can_be_removed(tmp_path,
+                                                                            generator):
+    library = make(tmp_path, generator)
+    vector = np.random.default_rng(1).normal(size=32).astype(np.float32)
+    library.store_supervised([Direction("yaw", "w", vector, 1.0, source="supervised"),
+                              Direction("pitch", "w", vector, 1.0, source="supervised")])
+    assert library.get("yaw").shown_name == "Head turn (yaw)"
+    library.remove("yaw")
+    assert [d.name for d in library.supervised()] == ["pitch"]
+    library.remove("pitch")
+    assert not library.supervised_path.exists()
