@@ -21,10 +21,11 @@ from core.project import Document
 from core.workflows import AutoChunks, HairOutcome, InversionOutcome, OpenedPhoto
 from core.workflows.progress import relay
 
-__all__ = ["AutoChunks", "ExportRequest", "FaceNeeded", "HairOutcome", "InversionOutcome",
-           "InversionUpdate", "OpenedPhoto", "auto_chunks", "check_generator", "export",
-           "hair_blend", "hair_transfer", "invert", "load_directions", "open_photo",
-           "open_project", "sam_predict", "save_project"]
+__all__ = ["AutoChunks", "ExportRequest", "FaceNeeded", "HairOutcome", "HairPhotoToPaint",
+           "InversionOutcome", "InversionUpdate", "OpenedPhoto", "auto_chunks",
+           "check_generator", "export", "hair_blend", "hair_photo_to_paint", "hair_transfer",
+           "invert", "load_directions", "open_photo", "open_project", "sam_predict",
+           "save_project"]
 
 check_generator = workflows.check_generator
 
@@ -136,6 +137,10 @@ def invert(snapshot: Document, settings, *, loss_kind: str = "lpips", pti_steps:
     return work
 
 
+# How the app's user gives each photo's hair, for core's messages (the CLI names flags).
+APP_MASK_OPTIONS = ("a chunk named 'hair'", "“Paint its hair…” in the Hair panel")
+
+
 def hair_transfer(snapshot: Document, hair_photo: Path, settings, *,
                   hair_mask_a: np.ndarray | None = None, hair_mask_b: np.ndarray | None = None):
     """B's hairstyle on the document's photo A; yields `Progress` (the pose directions'
@@ -148,7 +153,34 @@ def hair_transfer(snapshot: Document, hair_photo: Path, settings, *,
         photo_a = decode_photo(snapshot.photo_bytes, snapshot.photo_name or "photo")
         return (yield from workflows.hair_transfer(
             models, photo_a, load_photo(hair_photo), settings, hair_mask_a=hair_mask_a,
-            hair_mask_b=hair_mask_b, control=task.control))
+            hair_mask_b=hair_mask_b, mask_options=APP_MASK_OPTIONS, control=task.control))
+    return work
+
+
+@dataclass
+class HairPhotoToPaint:
+    """The hair photo in the frame the transfer aligns it to, and a first hair mask
+    (Segment Anything's, when installed and it finds hair; else None)."""
+
+    document: Document
+    hair: np.ndarray | None
+    notes: list[str]
+
+
+def hair_photo_to_paint(hair_photo: Path):
+    """Align the hair photo as the transfer will (largest face, generator resolution) so
+    the user can paint its hair in that frame."""
+    def work(models: LoadedModels, task) -> HairPhotoToPaint:
+        opened = yield from workflows.open_photo(models, hair_photo, control=task.control)
+        hair, notes = None, []
+        if models.sam_if_installed() is not None:
+            try:
+                chunks = yield from workflows.auto_chunks(models, opened.document,
+                                                          control=task.control)
+                hair, notes = chunks.masks.get("hair"), list(chunks.notes)
+            except NoFaceError as error:
+                notes = [str(error)]
+        return HairPhotoToPaint(opened.document, hair, notes)
     return work
 
 

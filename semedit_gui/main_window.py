@@ -45,7 +45,12 @@ from semedit_gui.sam_tool import SamTool
 from semedit_gui.settings import AppSettings
 from semedit_gui.welcome import WelcomePage, sample_photo
 from semedit_gui.window import prompts
-from semedit_gui.window.actions import WindowActions, build_menus_and_toolbars, face_needed
+from semedit_gui.window.actions import (
+    WindowActions,
+    build_menus_and_toolbars,
+    face_needed,
+    paint_hair_mask,
+)
 from semedit_gui.window.closing import WindowShutdown, close_window
 from semedit_gui.window.generator_locator import connect_generator_locator
 from semedit_gui.window.model_dialogs import ModelDialogs
@@ -71,7 +76,7 @@ class MainWindow(QMainWindow):
         self.close_wait_s = CLOSE_WAIT_S
         self.close_state = "open"  # "closing", "lingering" (threads outlive it), "closed"
         self.discard_on_close = False
-        self.face_dialog = None  # the open "Choose the face" dialog (tests drive it)
+        self.face_dialog = self.hair_mask_dialog = None  # open dialogs (tests drive them)
         self.worker = GpuWorker(self.settings.model_choice(), self)
         self.io_worker = FileWorker(self)
         self.jobs = JobRegistry(self.worker, self.io_worker, self)
@@ -177,10 +182,15 @@ class MainWindow(QMainWindow):
         inv.progress.connect(panel.show_progress)
         inv.preview.connect(self.show_aligned)
         inv.finished.connect(panel.show_finished)
+        inv.masks_changed_since_inversion.connect(self.canvas.set_masks_changed_since_inversion)
+        self.canvas.refine_note_changed.connect(
+            lambda note: note and self.statusBar().showMessage(note))  # until replaced
         inv.state_changed.connect(lambda state: state == "idle" and self._on_document_changed())
         self.hair_panel.transfer_requested.connect(
             lambda photo, s: hair.run(photo, s, hair_mask_b=self.hair_panel.hair_mask_b))
         self.hair_panel.stop_requested.connect(hair.stop)
+        self.hair_panel.paint_mask_requested.connect(hair.paint_hair_photo)
+        hair.hair_photo_ready.connect(lambda ready, path: paint_hair_mask(self, ready, path))
         self.hair_panel.blend_changed.connect(hair.blend)
         self.hair_panel.apply_requested.connect(hair.open_result)
         hair.running_changed.connect(self._update_hair_panel)

@@ -48,6 +48,7 @@ class HairController(QObject):
     preview = Signal(object)  # uint8 image in the aligned frame (progress, result, blend)
     outcome_changed = Signal(object)  # jobs.HairOutcome or None
     message = Signal(str, bool)
+    hair_photo_ready = Signal(object, object)  # jobs.HairPhotoToPaint, the photo's Path
 
     def __init__(self, registry: JobRegistry, documents: DocumentController, *,
                  force_fp32: Callable[[], bool] = lambda: False,
@@ -75,8 +76,22 @@ class HairController(QObject):
 
     # ----------------------------------------------------------------- transfer
 
-    def run(self, hair_photo: Path, settings, *, hair_mask_b: Path | None = None) -> Task | None:
-        """Put the hairstyle of `hair_photo` on the open document's photo."""
+    def paint_hair_photo(self, hair_photo: Path) -> Task | None:
+        """Align the hair photo as the transfer will, so its hair can be painted in the
+        app (`hair_photo_ready` then carries it)."""
+        if self.documents.session is None or hair_photo is None:
+            return None
+        path = Path(hair_photo)
+        return self.registry.submit(
+            "hair_photo", f"Opening {path.name} to paint its hair",
+            jobs.hair_photo_to_paint(path),
+            on_success=lambda ready: self.hair_photo_ready.emit(ready, path),
+            reason="Painting the hair photo's mask")
+
+    def run(self, hair_photo: Path, settings, *,
+            hair_mask_b: Path | np.ndarray | None = None) -> Task | None:
+        """Put the hairstyle of `hair_photo` on the open document's photo; `hair_mask_b`
+        is its hair (a mask file, or painted in the app) instead of Segment Anything's."""
         session = self.documents.session
         if session is None or self.running:
             return None
@@ -84,7 +99,9 @@ class HairController(QObject):
 
         hair_chunk = next((c for c in session.doc.chunks if c.name == "hair"), None)
         mask_b = None
-        if hair_mask_b is not None:
+        if isinstance(hair_mask_b, np.ndarray):
+            mask_b = hair_mask_b.copy()
+        elif hair_mask_b is not None:
             try:
                 mask_b = load_mask(hair_mask_b, session.doc.resolution).mask
             except SemeditError as error:

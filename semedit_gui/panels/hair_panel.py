@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -36,11 +37,13 @@ class HairPanel(QWidget):
     stop_requested = Signal()
     blend_changed = Signal(float)  # 0 = A's own hair, 1 = the transferred hair
     apply_requested = Signal()
+    paint_mask_requested = Signal(object)  # Path of the hair photo: paint its hair in the app
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.hair_photo: Path | None = None
-        self.hair_mask_b: Path | None = None  # a painted mask instead of Segment Anything
+        # Its hair instead of Segment Anything's: a mask file, or painted in the app.
+        self.hair_mask_b: Path | np.ndarray | None = None
         self.choose_button = QPushButton("Hair photo…")
         self.choose_button.setToolTip("The photo whose hairstyle you want")
         self.choose_button.clicked.connect(self._choose)
@@ -52,6 +55,11 @@ class HairPanel(QWidget):
                                     "comes from a chunk called 'hair' when there is one.")
         self.mask_button.clicked.connect(self._choose_mask)
         self.mask_label = QLabel("found automatically")
+        self.paint_button = QPushButton("Paint its hair…")
+        self.paint_button.setToolTip("Open the hair photo, aligned as the transfer uses it, "
+                                     "and paint its hair with the brush")
+        self.paint_button.clicked.connect(lambda: self.hair_photo is not None and
+                                          self.paint_mask_requested.emit(self.hair_photo))
         self.pose_match = QCheckBox("Match head pose")
         self.pose_match.setChecked(True)
         self.lighting = QCheckBox("Match lighting")
@@ -66,6 +74,7 @@ class HairPanel(QWidget):
         form = QFormLayout()
         form.addRow(self.choose_button, self.photo_label)
         form.addRow(self.mask_button, self.mask_label)
+        form.addRow("", self.paint_button)
         form.addRow("", self.pose_match)
         form.addRow("", self.lighting)
         form.addRow("Steps", self.steps)
@@ -106,13 +115,20 @@ class HairPanel(QWidget):
         self.set_state(running=False, has_document=False, has_result=False)
 
     def set_hair_photo(self, path: Path | None) -> None:
+        if path != self.hair_photo:
+            self.set_hair_mask(None)  # a mask belongs to one photo
         self.hair_photo = path
         self.photo_label.setText(path.name if path else "No hair photo chosen.")
         self.run_button.setEnabled(self._can_run)
+        self.paint_button.setEnabled(self._can_paint)
 
-    def set_hair_mask(self, path: Path | None) -> None:
-        self.hair_mask_b = path
-        self.mask_label.setText(path.name if path else "found automatically")
+    def set_hair_mask(self, mask: Path | np.ndarray | None) -> None:
+        self.hair_mask_b = mask
+        if isinstance(mask, np.ndarray):
+            text = f"painted here ({float(np.mean(mask > 0.5)):.0%} of the frame)"
+        else:
+            text = mask.name if mask else "found automatically"
+        self.mask_label.setText(text)
 
     def settings(self) -> HairTransferSettings:
         return HairTransferSettings(inversion_steps=self.steps.value(),
@@ -126,8 +142,13 @@ class HairPanel(QWidget):
         self.run_button.setEnabled(self._can_run)
         self.stop_button.setEnabled(running)
         self.choose_button.setEnabled(not running)
+        self.paint_button.setEnabled(self._can_paint)
         self.blend.setEnabled(has_result and not running)
         self.apply_button.setEnabled(has_result and not running)
+
+    @property
+    def _can_paint(self) -> bool:
+        return self._has_document and not self._running and self.hair_photo is not None
 
     @property
     def _can_run(self) -> bool:

@@ -186,6 +186,27 @@ def choose_face(window) -> None:
              no_face=not session.face_boxes)
 
 
+def paint_hair_mask(window, ready, photo_path: Path) -> None:
+    """The hair photo, aligned, in a canvas of its own: paint its hair for the transfer."""
+    from PySide6.QtWidgets import QDialog
+
+    from semedit_gui.dialogs.hair_mask_dialog import HairMaskDialog
+
+    dialog = HairMaskDialog(ready.document, ready.hair, title=photo_path.name,
+                            notes=ready.notes, parent=window)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    window.hair_mask_dialog = dialog
+
+    def finished(result: int) -> None:
+        window.hair_mask_dialog = None
+        if result == QDialog.DialogCode.Accepted and window.hair_panel.hair_photo == photo_path:
+            window.hair_panel.set_hair_mask(dialog.mask())
+            window.show_message(f"The hair of {photo_path.name} you painted will be used.")
+
+    dialog.finished.connect(finished)
+    dialog.open()
+
+
 def open_directions(window) -> None:
     """The Directions dialog of the current generator (one, reused; it reads the library
     again each time it is shown)."""

@@ -127,3 +127,70 @@ def test_choose_another_face_of_a_group_photo(qtbot, tmp_path):
     assert quad[:, 0].mean() > 512  # aligned around the right-hand face
     assert not np.array_equal(doc.aligned, first)
     window.close_discarding()
+
+
+def paint(qtbot, canvas, points: list[tuple[float, float]]) -> None:
+    viewport = canvas.viewport()
+    screen = [canvas.mapFromScene(QPointF(x + 0.5, y + 0.5)) for x, y in points]
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=screen[0])
+    for point in screen[1:]:
+        qtbot.mouseMove(viewport, point)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=screen[-1])
+
+
+def test_paint_the_hair_photos_mask_in_the_app(qtbot, tmp_path, monkeypatch):
+    from semedit_gui.dialogs import ModelManagerDialog
+
+    offers = []
+    monkeypatch.setattr(ModelManagerDialog, "offer", staticmethod(
+        lambda parent, store, asset, reason: offers.append(asset)))
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(skimage.data.astronaut()).save(photo)
+    flipped = tmp_path / "hair_photo.png"
+    Image.fromarray(skimage.data.astronaut()[:, ::-1].copy()).save(flipped)
+    window = make_window(qtbot, tmp_path)
+    window.ask_unsaved_changes = lambda: "discard"  # a failing test must not hang on close
+    with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
+        window.open_path(photo)
+    hair_a = np.zeros((32, 32), np.float32)
+    hair_a[:9, 4:28] = 1
+    window.session.chunk_set.add(hair_a, name="hair")
+    panel = window.hair_panel
+    panel.set_hair_photo(flipped)
+    panel.steps.setValue(4)
+    panel.refine_steps.setValue(2)
+    panel.loss.setCurrentIndex(panel.loss.findData("l2"))
+    panel.pose_match.setChecked(False)
+
+    # Without its hair (no Segment Anything here) the transfer cannot start.
+    panel.run_button.click()
+    finish(qtbot, window.hair.task)
+    assert window.hair.outcome is None
+    assert "Paint its hair" in window.message_bar.text()  # the app's way, not a CLI flag
+
+    assert panel.paint_button.isEnabled()
+    panel.paint_button.click()
+    qtbot.waitUntil(lambda: window.hair_mask_dialog is not None, timeout=WAIT_MS)
+    dialog = window.hair_mask_dialog
+    qtbot.waitExposed(dialog)
+    assert dialog.session.doc.aligned.shape == (32, 32, 3)
+    assert float(dialog.mask().max()) == 0  # nothing found: the user paints
+    assert window.session.doc.photo_name == "astronaut.png"  # the project is untouched
+    dialog.use_button.click()  # an empty mask is refused with a sentence
+    assert dialog.isVisible() and "empty" in dialog.status.text()
+    for row in (2, 4, 6):
+        paint(qtbot, dialog.canvas, [(4, row), (16, row), (28, row)])
+    painted = dialog.mask()
+    assert painted[2:7, 6:26].mean() > 0.5 and painted[16:].max() == 0
+    dialog.use_button.click()
+    qtbot.waitUntil(lambda: window.hair_mask_dialog is None, timeout=WAIT_MS)
+    assert np.array_equal(panel.hair_mask_b, painted)
+    assert "painted here" in panel.mask_label.text()
+
+    panel.run_button.click()
+    finish(qtbot, window.hair.task)
+    assert window.hair.outcome is not None, window.message_bar.text()
+    assert "Hair transferred" in window.statusBar().currentMessage()
+    panel.set_hair_photo(photo)  # another hair photo: the painted mask was for the old one
+    assert panel.hair_mask_b is None
+    window.close_discarding()
