@@ -135,6 +135,11 @@ def test_fit_stop_resume_rename_use_in_the_picker(qtbot, setup):
         dialog.rename_button.click()
     yaw = {d.name: d for d in controller.library.directions}["yaw"]
     assert yaw.shown_name == "Look sideways" and yaw.name == "yaw"
+    dialog.ask_text = lambda title, label, text: ("Turns the head.", True)
+    with qtbot.waitSignal(controller.library_changed, timeout=WAIT_MS):
+        dialog.describe_button.click()
+    yaw = {d.name: d for d in controller.library.directions}["yaw"]
+    assert yaw.description == "Turns the head." and yaw.shown_name == "Look sideways"
 
     # the Edits picker shows the name, and an edit made from it refers to the id
     doc = Document(aligned=np.zeros((32, 32, 3), np.uint8))
