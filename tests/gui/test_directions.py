@@ -27,7 +27,7 @@ FACES = 40
 
 def labeller(image: np.ndarray) -> dict[str, float]:
     """Stands in for the landmark measurements: colour statistics of the generated face."""
-    time.sleep(0.01)  # slow enough to be stopped half-way
+    time.sleep(0.03)  # slow enough to be stopped half-way
     means = image.reshape(-1, 3).mean(axis=0) / 255.0
     return {"yaw": float(means[0]), "pitch": float(means[1]), "mouth_open": float(means[2]),
             "eyes_open": float(image.std() / 255.0), "face_width": float(image[:, :16].mean())}
