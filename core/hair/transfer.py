@@ -199,6 +199,24 @@ class HairTransferResult:
         return doc
 
 
+def carry_edits(source: Document, result: Document) -> list[str]:
+    """Give the transfer's result the edits the user made on `source` (photo A): each
+    chunk's edits go to the result's chunk of the same name. Edits of the hair (replaced
+    by the new hair) and of chunks the result does not have stay behind; their chunk
+    names are returned, for a message."""
+    left: list[str] = []
+    for chunk in source.chunks:
+        if not chunk.edits:
+            continue
+        target = next((c for c in result.chunks if c.name == chunk.name), None)
+        if target is None or chunk.name == HAIR_CHUNK:
+            left.append(chunk.name)
+            continue
+        target.edits = [dataclasses.replace(edit) for edit in chunk.edits]
+    result.validate()
+    return left
+
+
 def png_bytes(rgb: np.ndarray) -> bytes:
     """Lossless PNG bytes of a uint8 image (e.g. a project's photo made in memory)."""
     buffer = io.BytesIO()

@@ -206,15 +206,24 @@ class HairController(QObject):
         outcome = self.outcome
         if outcome is None or not self.documents.confirm_discard():
             return None
-        from core.hair.transfer import png_bytes
+        from core.hair.transfer import carry_edits, png_bytes
 
         doc = outcome.result.document(photo_bytes=png_bytes(outcome.full_photo),
                                       photo_name=outcome.photo_name,
                                       generator_id=outcome.generator_id,
                                       generator_sha256=outcome.generator_sha256)
+        source = self.documents.session
+        left = carry_edits(source.doc, doc) if source is not None else []
+        kept = [c.name for c in doc.chunks if c.edits]
         session = self.documents.adopt(doc, unsaved_copy=True)
-        self.message.emit("The hair transfer is open as a new project; save it to keep it.",
-                          False)
+        notes = ["The hair transfer is open as a new project; save it to keep it."]
+        if kept:
+            notes.append("Your edits of " + ", ".join(f"'{n}'" for n in kept) + " are kept.")
+        if left:
+            notes.append("The edits of " + ", ".join(f"'{n}'" for n in left) + " were not "
+                         "carried over (the new hair replaces the hair; the result has no "
+                         "other chunk of that name): redo them in the Edits panel.")
+        self.message.emit(" ".join(notes), bool(left))
         return session
 
     def _on_session_changed(self, _session) -> None:

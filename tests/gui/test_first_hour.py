@@ -194,3 +194,43 @@ def test_paint_the_hair_photos_mask_in_the_app(qtbot, tmp_path, monkeypatch):
     panel.set_hair_photo(photo)  # another hair photo: the painted mask was for the old one
     assert panel.hair_mask_b is None
     window.close_discarding()
+
+
+def test_the_hair_result_keeps_the_edits(qtbot, tmp_path):
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(skimage.data.astronaut()).save(photo)
+    flipped = tmp_path / "hair_photo.png"
+    Image.fromarray(skimage.data.astronaut()[:, ::-1].copy()).save(flipped)
+    hair = np.zeros((32, 32), np.float32)
+    hair[:9, 4:28] = 1
+    mask_b = tmp_path / "hair_b.png"
+    Image.fromarray((hair * 255).astype(np.uint8)).save(mask_b)
+    mouth = np.zeros((32, 32), np.float32)
+    mouth[20:25, 11:21] = 1
+    window = make_window(qtbot, tmp_path)
+    window.ask_unsaved_changes = lambda: "discard"
+    with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
+        window.open_path(photo)
+    session = window.session
+    session.chunk_set.add(hair, name="hair")
+    session.chunk_set.add(mouth, name="mouth")
+    session.edit_stacks.add("mouth", "pc0", 2.5)  # the mouth edit the issue saw vanish
+    session.edit_stacks.add("hair", "pc1", 1.0)  # the new hair replaces this one
+    panel = window.hair_panel
+    panel.set_hair_photo(flipped)
+    panel.set_hair_mask(mask_b)
+    panel.steps.setValue(4)
+    panel.refine_steps.setValue(2)
+    panel.loss.setCurrentIndex(panel.loss.findData("l2"))
+    panel.pose_match.setChecked(False)
+    panel.run_button.click()
+    finish(qtbot, window.hair.task)
+    assert window.hair.outcome is not None, window.message_bar.text()
+    with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
+        panel.apply_button.click()
+    result = window.session.doc
+    assert [(e.direction, e.strength) for e in result.chunk("mouth").edits] == [("pc0", 2.5)]
+    assert result.chunk("hair").edits == []
+    assert "edits of 'mouth' are kept" in window.statusBar().currentMessage()
+    assert "edits of 'hair' were not carried" in window.message_bar.text()
+    window.close_discarding()
