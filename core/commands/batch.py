@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 from core.commands.common import add_device_argument, add_models_dir_argument, control_of
 from core.commands.progress import ProgressBar
@@ -76,9 +77,10 @@ def run(args: argparse.Namespace) -> int:
                 summary = finished.value
                 break
             counts = progress.counts
+            now = f"  {Path(progress.photo).name}: {progress.label}" if progress.photo else ""
             bar.update(progress.fraction, f"{progress.step}/{progress.total}  "
                        f"{counts.get('done', 0)} done, {counts.get('skipped', 0)} skipped, "
-                       f"{counts.get('failed', 0)} failed")
+                       f"{counts.get('failed', 0)} failed{now}")
             outcome = progress.outcome
             if outcome is not None and outcome.status in ("skipped", "failed"):
                 bar.close()

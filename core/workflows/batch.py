@@ -45,7 +45,7 @@ from core.fileio import write_atomically
 from core.jobs import JobControl, control_or_new
 from core.models.loaded import LoadedModels, ModelChoice
 from core.outputs import OutputGuard
-from core.workflows.progress import Progress
+from core.workflows.progress import Progress, relay
 from core.workflows.recipe import (
     MissingChunkError,
     MissingDirectionError,
@@ -98,8 +98,12 @@ class WorkerSpec:
 
 @dataclass(frozen=True)
 class BatchProgress(Progress):
+    """`step` of `total` photos finished; `outcome` the photo that just finished, or None
+    for a step within `photo` (made in this process) or the start."""
+
     outcome: PhotoOutcome | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    photo: str = ""
 
 
 @dataclass
@@ -131,9 +135,17 @@ class BatchWorker:
         check_models(self.models, spec.recipe)  # refuses another network
 
     def process(self, task: PhotoTask, control: JobControl | None = None) -> PhotoOutcome:
+        """Make one photo (its files come back as bytes, nothing is written outside a
+        temporary folder); every problem ends up in the outcome, never raised."""
+        from core.workflows import run
+
+        return run(self.make(task, control))
+
+    def make(self, task: PhotoTask, control: JobControl | None = None
+             ) -> Generator[Progress, None, PhotoOutcome]:
+        """`process` as a workflow: yields the photo's own progress (inversion steps)."""
         from core.imageio import load_photo, read_image_file
         from core.project import save_project
-        from core.workflows import run
 
         start = time.perf_counter()
         recipe = self.spec.recipe
@@ -148,14 +160,15 @@ class BatchWorker:
                 message = str(error).replace(str(local), task.path)
                 return _ended(outcome, "skipped", "unreadable", message, start)
             try:
-                applied = run(apply_recipe(self.models, recipe, photo, control=control))
+                applied = yield from apply_recipe(self.models, recipe, photo, control=control)
                 name = f"{task.stem}{recipe.export.extension}"
                 out = Path(folder) / "out" / name
                 out.parent.mkdir()
-                run(export(self.models, applied.document, out,
-                           full_photo=recipe.export.full_photo, quality=recipe.export.quality,
-                           keep_metadata=recipe.export.keep_metadata, source_path=local,
-                           control=control))
+                yield from export(self.models, applied.document, out,
+                                  full_photo=recipe.export.full_photo,
+                                  quality=recipe.export.quality,
+                                  keep_metadata=recipe.export.keep_metadata,
+                                  source_path=local, control=control)
                 outcome.files[name] = out.read_bytes()
                 if self.spec.projects:
                     project = out.with_name(f"{task.stem}.semedit")
@@ -235,7 +248,8 @@ def serial(spec: WorkerSpec, tasks: Iterable[PhotoTask], control: JobControl,
         for task in tasks:
             if control.stop_requested:
                 return
-            outcome = worker.process(task, control)
+            outcome = yield from relay(worker.make(task, control),
+                                       lambda step, path=task.path: _Step(path, step))
             yield outcome
             if outcome.status == "interrupted":
                 return  # the inversion honoured (and cleared) the stop
@@ -253,6 +267,14 @@ class _Started:
 @dataclass
 class _Retried:
     path: str
+
+
+@dataclass
+class _Step:
+    """A step of the photo being made in this process (its inversion, ...)."""
+
+    path: str
+    progress: Progress
 
 
 def _pool_main(connection, spec: WorkerSpec) -> None:
@@ -632,6 +654,13 @@ def batch(spec: WorkerSpec, photos: Iterable[str | Path], output: str | Path, *,
                 continue
             if isinstance(item, _Retried):
                 retried += 1
+                continue
+            if isinstance(item, _Step):
+                inner = item.progress
+                part = inner.fraction if inner.stage in ("invert", "pti") else 0.0
+                yield BatchProgress("batch", finished_count, total, inner.label,
+                                    overall=(finished_count + min(part, 1.0)) / max(total, 1),
+                                    counts=dict(counts), photo=item.path)
                 continue
             outputs = _write(output, guard, item) if item.status == "done" else []
             manifest.record(item, outputs)

@@ -109,8 +109,11 @@ class RecipeController(QObject):
 
     def _progress(self, progress: BatchProgress) -> None:
         outcome = progress.outcome
-        line = "" if outcome is None else f"{Path(outcome.path).name}: {outcome.status}" + (
-            f" ({outcome.reason})" if outcome.reason else "")
+        if outcome is not None:
+            line = f"{Path(outcome.path).name}: {outcome.status}" + (
+                f" ({outcome.reason})" if outcome.reason else "")
+        else:  # a step within the photo being made, or the start
+            line = f"{Path(progress.photo).name}: {progress.label}" if progress.photo else ""
         self.progress.emit(progress.step, progress.total, line)
 
     def _finished(self, summary: BatchSummary) -> None:
