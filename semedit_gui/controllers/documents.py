@@ -159,12 +159,42 @@ class DocumentController(QObject):
         session = self.session
         if session is None:
             return False
-        suggested = session.path or (
-            (session.photo_path or Path.home() / "untitled").with_suffix(PROJECT_SUFFIX))
-        path = self._ask_save_path(suggested)
+        path = self._ask_save_path(self.default_save_path())
         if path is None:
             return False
         return self.save_to(path, blocking=blocking) is not False
+
+    def default_folder(self, kind: str = "project") -> Path:
+        """Where Save As and Export start: the project's folder once it is saved, else the
+        photo's folder when it is the user's (never the program's own sample folder),
+        else the folder last saved in, else the user's Documents (`kind` "project") or
+        Pictures ("image") folder."""
+        session = self.session
+        if session is not None and session.path is not None:
+            return session.path.parent
+        if session is not None and session.photo_path is not None \
+                and _users_folder(session.photo_path.parent):
+            return session.photo_path.parent
+        for text in self._settings().recent_files:
+            if Path(text).suffix == PROJECT_SUFFIX and _users_folder(Path(text).parent):
+                return Path(text).parent
+        return _standard_folder(kind)
+
+    def _base_name(self) -> str:
+        """The document's file name stem: its project's, else its photo's."""
+        session = self.session
+        if session.path is not None:
+            return session.path.stem
+        return Path(session.doc.photo_name).stem if session.doc.photo_name else "untitled"
+
+    def default_save_path(self) -> Path:
+        session = self.session
+        if session.path is not None:
+            return session.path
+        return self.default_folder("project") / (self._base_name() + PROJECT_SUFFIX)
+
+    def default_export_path(self) -> Path:
+        return self.default_folder("image") / (self._base_name() + "-edited.png")
 
     def save_to(self, path: Path, *, blocking: bool = False) -> Task | bool:
         """Write the document to `path`: on the file worker (the Task), or now (closing:
@@ -297,3 +327,27 @@ class DocumentController(QObject):
         return self.registry.submit("directions", "Loading edit directions",
                                     jobs.load_directions(), on_success=loaded,
                                     reason="Edit directions")
+
+
+def _users_folder(folder: Path) -> bool:
+    """A folder the user may write to that is not part of the installed program."""
+    import os
+
+    from core.resources import resources_dir
+
+    try:
+        folder = folder.resolve()
+        if folder.is_relative_to(resources_dir().resolve()):
+            return False
+    except OSError:
+        return False
+    return folder.is_dir() and os.access(folder, os.W_OK)
+
+
+def _standard_folder(kind: str) -> Path:
+    """The user's Documents (projects) or Pictures (images) folder, else home."""
+    import platformdirs
+
+    folder = Path(platformdirs.user_pictures_dir() if kind == "image"
+                  else platformdirs.user_documents_dir())
+    return folder if folder.is_dir() else Path.home()

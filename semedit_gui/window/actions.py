@@ -155,9 +155,8 @@ def export_image(window) -> None:
         return
     from semedit_gui.dialogs import ExportDialog
 
-    base = session.photo_path or session.path or Path.home() / "portrait"
     dialog = ExportDialog(window, has_full_photo=session.doc.photo_bytes is not None,
-                          default_path=base.with_name(base.stem + "-edited.png"),
+                          default_path=window.documents.default_export_path(),
                           source_photo=session.photo_path)
     if dialog.exec():
         window.documents.export_to(dialog.options())

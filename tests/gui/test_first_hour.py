@@ -234,3 +234,47 @@ def test_the_hair_result_keeps_the_edits(qtbot, tmp_path):
     assert "edits of 'mouth' are kept" in window.statusBar().currentMessage()
     assert "edits of 'hair' were not carried" in window.message_bar.text()
     window.close_discarding()
+
+
+def test_default_save_and_export_folders(qtbot, tmp_path, monkeypatch):
+    from core.project import Document
+    from semedit_gui.welcome import sample_photo
+
+    documents, pictures = tmp_path / "Documents", tmp_path / "Pictures"
+    documents.mkdir()
+    pictures.mkdir()
+    monkeypatch.setenv("XDG_DOCUMENTS_DIR", str(documents))
+    monkeypatch.setenv("XDG_PICTURES_DIR", str(pictures))
+    window = make_window(qtbot, tmp_path)
+    asked = []
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    window.ask_save_path = lambda suggested: asked.append(suggested) or elsewhere / "mine.semedit"
+    with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
+        window.open_path(sample_photo())  # it lives in the program's own folder
+    docs = window.documents
+    assert docs.default_export_path() == pictures / "astronaut-edited.png"
+    window.session.chunk_set.add(None, name="face")
+    assert docs.save_as(blocking=True)
+    assert asked == [documents / "astronaut.semedit"]
+    assert (elsewhere / "mine.semedit").is_file()
+    # After "Save as" elsewhere, Export and Save As start where the project now is.
+    assert docs.default_export_path() == elsewhere / "mine-edited.png"
+    assert docs.default_save_path() == elsewhere / "mine.semedit"
+
+    # A new unsaved project (a hair result) proposes its own name, in the folder last
+    # saved in.
+    doc = Document(aligned=np.zeros((32, 32, 3), np.uint8), photo_name="astronaut-hair.png")
+    docs.adopt(doc, unsaved_copy=True)
+    assert docs.default_save_path() == elsewhere / "astronaut-hair.semedit"
+
+    # A photo of the user's own opens next to itself.
+    own = tmp_path / "mine" / "portrait.png"
+    own.parent.mkdir()
+    Image.fromarray(skimage.data.astronaut()).save(own)
+    window.ask_unsaved_changes = lambda: "discard"
+    with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
+        window.open_path(own)
+    assert docs.default_save_path() == own.parent / "portrait.semedit"
+    assert docs.default_export_path() == own.parent / "portrait-edited.png"
+    window.close_discarding()
