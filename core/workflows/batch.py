@@ -42,6 +42,7 @@ from core.errors import (
     SemeditError,
 )
 from core.fileio import write_atomically
+from core.hashing import hash_file
 from core.jobs import JobControl, control_or_new
 from core.models.loaded import LoadedModels, ModelChoice
 from core.outputs import OutputGuard
@@ -431,8 +432,11 @@ def ray_pool(spec: WorkerSpec, tasks: Iterable[PhotoTask], control: JobControl, 
         options = {"num_gpus": 1, "num_cpus": 0} if gpus else {"num_cpus": 1}
         remote = ray.remote(_RayActor).options(max_restarts=RETRIES, max_task_retries=0,
                                                **options)
-        blob = (ray.put(Path(spec.choice.generator).read_bytes()),) \
-            if spec.choice.generator and Path(spec.choice.generator).is_file() else ()
+        blob = ()
+        given = Path(spec.choice.generator) if spec.choice.generator else None
+        if given is not None and given.is_file() \
+                and hash_file(given).sha256 == spec.recipe.generator_sha256:
+            blob = (ray.put(given.read_bytes()),)  # for workers without the file
         if blob:
             spec = replace(spec, generator_blob=blob,
                            generator_suffix=Path(spec.choice.generator).suffix)

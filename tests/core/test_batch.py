@@ -398,3 +398,17 @@ def test_killing_a_ray_worker_loses_no_photo(photos, models, tmp_path):
     assert summary.retried >= 1  # the killed worker's photo was given out again
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [*names, MANIFEST_NAME]
     assert batch_module.RETRIES >= 1
+
+
+@pytest.mark.slow
+def test_a_ray_worker_with_another_network_stops_the_run_before_any_photo(photos, models,
+                                                                          tmp_path):
+    doc, _ = edited_document(models, photos["a"], masks={"face": photos["face"]})
+    recipe = recipe_from_document(doc, directions=models.directions().get, loss="l2")
+    other = str(DATA / "rosinality_tiny.pt")  # what this worker has under that name
+    spec = WorkerSpec(recipe, ModelChoice(generator=other, models_dir=str(tmp_path / "m"),
+                                          device="cpu"))
+    with pytest.raises(Exception, match=r"A Ray worker could not start: .*The recipe was "
+                       r"made with the generator"):
+        workflows.run(batch(spec, [photos["a"]], tmp_path / "out", ray_address="auto"))
+    assert not (tmp_path / "out" / MANIFEST_NAME).exists()
