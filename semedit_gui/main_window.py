@@ -44,13 +44,8 @@ from semedit_gui.preview import PreviewController, render_status
 from semedit_gui.sam_tool import SamTool
 from semedit_gui.settings import AppSettings
 from semedit_gui.welcome import WelcomePage, sample_photo
-from semedit_gui.window import prompts
-from semedit_gui.window.actions import (
-    WindowActions,
-    build_menus_and_toolbars,
-    face_needed,
-    paint_hair_mask,
-)
+from semedit_gui.window import actions, prompts
+from semedit_gui.window.actions import WindowActions, build_menus_and_toolbars
 from semedit_gui.window.closing import WindowShutdown, close_window
 from semedit_gui.window.generator_locator import connect_generator_locator
 from semedit_gui.window.model_dialogs import ModelDialogs
@@ -159,6 +154,8 @@ class MainWindow(QMainWindow):
         for source in (self.canvas, self.chunks_panel, self.edits_panel, self.history_panel):
             source.message.connect(self.show_message)
         self.jobs.message.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        self.jobs.job_ended.connect(lambda t: self.statusBar().currentMessage() == f"{t.name}…"
+                                    and self.statusBar().clearMessage())  # "Saving x…" ended
         self.jobs.job_failed.connect(self.models.report_failure)
         self.canvas.cursor_moved.connect(self._on_cursor)
         self.welcome.open_requested.connect(self.choose_and_open)
@@ -169,7 +166,7 @@ class MainWindow(QMainWindow):
         docs.session_changed.connect(self._on_session)
         docs.document_opened.connect(self.document_opened)
         docs.directions_loaded.connect(self.edits_panel.set_directions)
-        docs.face_needed.connect(lambda path: face_needed(self, path))
+        docs.face_needed.connect(lambda path: actions.face_needed(self, path))
         panel.run_requested.connect(lambda s, loss, pti: inv.run(s, loss, pti))
         panel.continue_requested.connect(lambda s, loss, pti: inv.run(s, loss, pti, resume=True))
         panel.stop_requested.connect(inv.stop)
@@ -190,7 +187,7 @@ class MainWindow(QMainWindow):
             lambda photo, s: hair.run(photo, s, hair_mask_b=self.hair_panel.hair_mask_b))
         self.hair_panel.stop_requested.connect(hair.stop)
         self.hair_panel.paint_mask_requested.connect(hair.paint_hair_photo)
-        hair.hair_photo_ready.connect(lambda ready, path: paint_hair_mask(self, ready, path))
+        hair.hair_photo_ready.connect(lambda ready, p: actions.paint_hair_mask(self, ready, p))
         self.hair_panel.blend_changed.connect(hair.blend)
         self.hair_panel.apply_requested.connect(hair.open_result)
         hair.running_changed.connect(self._update_hair_panel)

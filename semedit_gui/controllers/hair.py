@@ -136,10 +136,7 @@ class HairController(QObject):
             return
         self.set_outcome(outcome)
         self.preview.emit(outcome.result.output)
-        metrics = outcome.result.metrics
-        figures = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()
-                            if isinstance(v, float) and k.startswith(("identity", "hair")))
-        self.progress.emit(1.0, "Done. " + figures)
+        self.progress.emit(1.0, describe_hair_metrics(outcome.result.metrics))
         self.message.emit(" ".join(["Hair transferred: move the slider to blend, or open "
                                     "the result as a new project.", *outcome.notes]), False)
 
@@ -230,3 +227,23 @@ class HairController(QObject):
         self.stop()
         if self.outcome is not None:
             self.set_outcome(None)
+
+
+def describe_hair_metrics(metrics: dict) -> str:
+    """The transfer's figures as sentences with units (the Hair panel's status; its
+    tooltip says what each figure means)."""
+    steps = metrics.get("steps") or {}
+    parts = [f"Done in {float(metrics.get('seconds') or 0):.1f} s "
+             f"({steps.get('inversion', 0)} inversion steps per photo, "
+             f"{steps.get('refine', 0)} refinement steps)."]
+    if isinstance(metrics.get("identity_to_a"), float):
+        parts.append(f"Identity distance to your photo: {metrics['identity_to_a']:.2f} "
+                     "(under 0.6: the same person).")
+    if isinstance(metrics.get("hair_lpips"), float):
+        parts.append(f"New hair vs. the hair photo's: {metrics['hair_lpips']:.2f} LPIPS.")
+    if isinstance(metrics.get("outside_l2"), float):
+        parts.append(f"Rest of the photo changed by {metrics['outside_l2']:.4f} "
+                     "(mean squared difference, 0 = untouched).")
+    if isinstance(metrics.get("hair_area"), float):
+        parts.append(f"The new hair covers {metrics['hair_area']:.0%} of the face crop.")
+    return " ".join(parts)

@@ -76,7 +76,13 @@ class SelectionController(QObject):
 
     def _predicted(self, session: EditorSession, prediction) -> None:
         if session is self.session and self._pending is None:
-            self._show(prediction.mask.astype(np.float32))
+            mask = prediction.mask.astype(np.float32)
+            if not _selects_anything(mask):
+                # An empty candidate would make an invisible chunk: say so, offer nothing.
+                self.message.emit("Segment Anything selected nothing at these clicks: click "
+                                  "inside the object, or drag a box around it.", False)
+                mask = None
+            self._show(mask)
 
     def _failed(self, _text: str) -> None:
         self._pending = None  # clicks made while it failed would fail the same way
@@ -95,7 +101,7 @@ class SelectionController(QObject):
 
     def add_to_selected_chunk(self) -> None:
         session, mask = self.session, self.candidate
-        if session is None or mask is None:
+        if session is None or mask is None or not _selects_anything(mask):
             return
         chunk = session.selected
         if chunk is None:
@@ -111,7 +117,7 @@ class SelectionController(QObject):
 
     def new_chunk(self) -> None:
         session, mask = self.session, self.candidate
-        if session is None or mask is None:
+        if session is None or mask is None or not _selects_anything(mask):
             return
         try:
             chunk = session.chunk_set.add(mask)
@@ -145,3 +151,8 @@ class SelectionController(QObject):
         return self.registry.submit("auto_chunks", "Finding face chunks",
                                     jobs.auto_chunks(session.doc.snapshot()), on_success=add,
                                     reason="Automatic chunks")
+
+
+def _selects_anything(mask: np.ndarray) -> bool:
+    """At least one pixel of the candidate is in the selection (as chunks count it)."""
+    return bool(np.any(mask >= 0.5))

@@ -91,6 +91,11 @@ class HairPanel(QWidget):
         self.progress.setRange(0, 1000)
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.status.setToolTip(
+            "Identity distance: how far the face recognition model finds the result from "
+            "your photo (dlib; under 0.6 is the same person).\nLPIPS: perceptual "
+            "difference, 0 = identical, about 0.1 hard to notice, 0.4 clearly different."
+            "\nRest of the photo: how much outside the hair changed (0 = untouched).")
         self.blend = QSlider(Qt.Orientation.Horizontal)
         self.blend.setRange(0, BLEND_STEPS)
         self.blend.setValue(BLEND_STEPS)

@@ -278,3 +278,53 @@ def test_default_save_and_export_folders(qtbot, tmp_path, monkeypatch):
     assert docs.default_save_path() == own.parent / "portrait.semedit"
     assert docs.default_export_path() == own.parent / "portrait-edited.png"
     window.close_discarding()
+
+
+def test_hair_figures_are_sentences_with_units():
+    from semedit_gui.controllers.hair import describe_hair_metrics
+
+    text = describe_hair_metrics({
+        "identity_to_a": 0.0812, "identity_to_b": 0.4, "hair_lpips": 0.2113,
+        "outside_lpips": 0.02, "outside_l2": 0.00123, "hair_area": 0.184,
+        "steps": {"inversion": 30, "refine": 10}, "seconds": 29.71})
+    assert text.startswith("Done in 29.7 s (30 inversion steps per photo, 10 refinement")
+    assert "Identity distance to your photo: 0.08" in text and "0.21 LPIPS" in text
+    assert "covers 18% of the face crop" in text
+    assert "{" not in text and "_" not in text  # no raw dicts or metric keys
+    # Without a face model the identity figure is left out, not shown as None.
+    assert "Identity" not in describe_hair_metrics({"identity_to_a": None, "seconds": 1.0})
+
+
+def test_an_empty_selection_offers_no_chunk_and_job_messages_clear(qtbot, tmp_path):
+    from types import SimpleNamespace
+
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(skimage.data.astronaut()).save(photo)
+    window = make_window(qtbot, tmp_path)
+    window.ask_unsaved_changes = lambda: "discard"
+    with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
+        window.open_path(photo)
+    session, selection = window.session, window.selection
+    selection._predicted(session, SimpleNamespace(mask=np.zeros((32, 32), bool)))
+    assert selection.candidate is None
+    assert not window.sam_tool.new_chunk_action.isEnabled()
+    assert "selected nothing" in window.statusBar().currentMessage()
+    selection.candidate = np.zeros((32, 32), np.float32)  # even if one slipped through
+    selection.new_chunk()
+    assert session.doc.chunks == []
+    found = np.zeros((32, 32), bool)
+    found[10:20, 10:20] = True
+    selection._predicted(session, SimpleNamespace(mask=found))
+    assert window.sam_tool.new_chunk_action.isEnabled()
+
+    # "Saving x…" does not outlive the save.
+    session.chunk_set.add(found.astype(np.float32), name="face")
+    target = tmp_path / "saved.semedit"
+    task = window.documents.save_to(target)
+    assert window.statusBar().currentMessage() == "Saving saved.semedit…"
+    finish(qtbot, task)
+    assert window.statusBar().currentMessage() == "Saved saved.semedit."
+    task = window.jobs.submit("probe", "Thinking", lambda models, task: None, files=True)
+    finish(qtbot, task)
+    assert window.statusBar().currentMessage() == ""
+    window.close_discarding()
