@@ -138,8 +138,8 @@ class MainWindow(QMainWindow):
             self.docks[title] = dock
         self.sam_tool = SamTool(self, self.selection, self.canvas)
         self.device_label, self.memory_label = QLabel(""), QLabel("")
-        self.render_label, self.cursor_label = QLabel(""), QLabel("")
-        for label in (self.cursor_label, self.render_label, self.memory_label,
+        self.render_label, self.cursor_label, self.note_label = QLabel(""), QLabel(""), QLabel("")
+        for label in (self.note_label, self.cursor_label, self.render_label, self.memory_label,
                       self.device_label):
             self.statusBar().addPermanentWidget(label)
 
@@ -180,8 +180,7 @@ class MainWindow(QMainWindow):
         inv.preview.connect(self.show_aligned)
         inv.finished.connect(panel.show_finished)
         inv.masks_changed_since_inversion.connect(self.canvas.set_masks_changed_since_inversion)
-        self.canvas.refine_note_changed.connect(
-            lambda note: note and self.statusBar().showMessage(note))  # until replaced
+        self.canvas.refine_note_changed.connect(self.note_label.setText)  # stays till cleared
         inv.state_changed.connect(lambda state: state == "idle" and self._on_document_changed())
         self.hair_panel.transfer_requested.connect(
             lambda photo, s: hair.run(photo, s, hair_mask_b=self.hair_panel.hair_mask_b))

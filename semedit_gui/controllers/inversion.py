@@ -42,6 +42,9 @@ class InversionController(QObject):
     progress = Signal(str, int, int, object)  # stage, step and total (cumulative), loss
     preview = Signal(object)  # uint8 image in the aligned frame
     finished = Signal(dict, bool)  # metrics of the run, was it stopped
+    # After a run is applied: the chunks painted on while it ran (they keep the newer mask,
+    # their codes fit the old one until a Continue); [] when the run saw every mask.
+    masks_changed_since_inversion = Signal(list)
     message = Signal(str, bool)
     encoder_changed = Signal(bool)  # is an encoder installed (Quick possible)
 
@@ -170,14 +173,14 @@ class InversionController(QObject):
         if self.documents.session is not session or self.registry.closing:
             return
         try:
-            apply_inversion(session.doc, chunks, outcome.result, outcome.settings,
-                            metrics=outcome.metrics, generator_id=outcome.generator_id,
-                            generator_sha256=outcome.generator_sha256,
-                            pti_weights=outcome.pti_weights,
-                            label=QUICK_LABEL if quick else
-                            "Inversion (stopped)" if outcome.stopped else "Inversion",
-                            generator_name=outcome.generator_name,
-                            generator_path=outcome.generator_path)
+            changed = apply_inversion(session.doc, chunks, outcome.result, outcome.settings,
+                                      metrics=outcome.metrics, generator_id=outcome.generator_id,
+                                      generator_sha256=outcome.generator_sha256,
+                                      pti_weights=outcome.pti_weights,
+                                      label=QUICK_LABEL if quick else
+                                      "Inversion (stopped)" if outcome.stopped else "Inversion",
+                                      generator_name=outcome.generator_name,
+                                      generator_path=outcome.generator_path)
         except SemeditError as error:
             self.message.emit(str(error), True)
             return
@@ -192,6 +195,7 @@ class InversionController(QObject):
         else:
             text = "Inversion done. Add edits in the Edits panel."
         self.message.emit(" ".join([text, *outcome.notes]), False)
+        self.masks_changed_since_inversion.emit(changed)  # after the message: it stays
         self.documents.load_directions()
 
     def _on_session_changed(self, _session) -> None:
