@@ -147,3 +147,41 @@ def test_cli_invert_refuses_a_mismatched_encoder(files, tmp_path, capsys):
                             "--steps", "0")
     err = capsys.readouterr().err
     assert code != 0 and "10×64" in err and "Traceback" not in err
+
+
+def test_hair_transfer_starts_both_inversions_from_the_encoder(files, encoder, tmp_path,
+                                                               capsys, monkeypatch):
+    import core.hair
+    from core.stylegan import images_to_uint8
+
+    g = load_generator(GEN)
+    with torch.no_grad():
+        ws = g.mapping(torch.randn(2, g.z_dim, generator=torch.Generator().manual_seed(3)))
+        a, b = images_to_uint8(g.synthesis(ws))
+    Image.fromarray(a).save(tmp_path / "a.png")
+    Image.fromarray(b).save(tmp_path / "b.png")
+    hair = np.zeros((32, 32), np.uint8)
+    hair[:11] = 255
+    Image.fromarray(hair).save(tmp_path / "hair.png")
+    starts = {}
+
+    class Recording(core.hair.HairTransferJob):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            starts["a"] = [c.value.detach().clone() for c in self._job_a.codes]
+            starts["b"] = [c.value.detach().clone() for c in self._job_b.codes]
+
+    monkeypatch.setattr(core.hair, "HairTransferJob", Recording)
+    metrics = tmp_path / "m.json"
+    code = semedit(["hair", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--generator",
+                    GEN, "--steps", "1", "--refine-steps", "1", "--loss", "l2", "--no-align",
+                    "--hair-mask-a", str(tmp_path / "hair.png"), "--hair-mask-b",
+                    str(tmp_path / "hair.png"), "--init", "e4e", "--encoder",
+                    str(files / "tiny_e4e.pt"), "-o", str(tmp_path / "out.png"),
+                    "--metrics", str(metrics)])
+    assert code == 0, capsys.readouterr().err
+    assert json.loads(metrics.read_text())["init"] == "e4e"
+    code_a, code_b = encoder(encoder_input(a))[0], encoder(encoder_input(b))[0]
+    assert len(starts["a"]) >= 2 and all(torch.allclose(s, code_a, atol=1e-5)
+                                         for s in starts["a"])
+    assert len(starts["b"]) == 1 and torch.allclose(starts["b"][0], code_b, atol=1e-5)
