@@ -74,12 +74,19 @@ class WindowActions:
             self.tool_group.addAction(action)
             self.tools[name] = action
         self.tools["brush"].setChecked(True)
+        # Docks that do not apply before a photo is open take no space meanwhile.
+        self._docks = list(window.docks.values())
+        self._docks_closed: set = set()  # the ones the user closed, kept closed
         self.document_actions = (self.save, self.save_as, self.export, self.export_masks,
                                  self.close, self.auto_chunks, self.choose_face)
 
     def set_has_document(self, has: bool) -> None:
         for action in self.document_actions:
             action.setEnabled(has)
+        if not has and any(not dock.isHidden() for dock in self._docks):
+            self._docks_closed = {dock for dock in self._docks if dock.isHidden()}
+        for dock in self._docks:
+            dock.setVisible(has and dock not in self._docks_closed)
         self.photo_view.setChecked(False)
 
     def show_history(self, history) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,9 @@ def test_no_face_place_a_square_by_hand(qtbot, tmp_path, coffee):
     # The view is scaled to fit: a screen pixel is ~1.5 photo pixels here.
     assert abs(x0 - 150) <= 3 and abs(y0 - 60) <= 3 and abs(side - 180) <= 4
     assert f"{side}×{side}" in dialog.status.text()
+    shots = os.environ.get("SEMEDIT_TUTORIAL_SHOTS")  # the README's picture of it
+    if shots:
+        dialog.grab().save(str(Path(shots) / "no-face-square.png"))
     with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
         dialog.use_button.click()
     doc = window.session.doc
@@ -327,4 +331,19 @@ def test_an_empty_selection_offers_no_chunk_and_job_messages_clear(qtbot, tmp_pa
     task = window.jobs.submit("probe", "Thinking", lambda models, task: None, files=True)
     finish(qtbot, task)
     assert window.statusBar().currentMessage() == ""
+    window.close_discarding()
+
+
+def test_docks_take_no_space_before_a_photo_is_open(qtbot, tmp_path, coffee):
+    window = make_window(qtbot, tmp_path)
+    assert all(dock.isHidden() for dock in window.docks.values())
+    with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
+        window.documents.open_photo(coffee, align=False)
+    assert all(dock.isVisible() for dock in window.docks.values())
+    window.docks["Hair"].close()  # the user closes one: it stays closed
+    assert window.documents.close_document()
+    assert all(dock.isHidden() for dock in window.docks.values())
+    with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
+        window.documents.open_photo(coffee, align=False)
+    assert window.docks["Hair"].isHidden() and window.docks["Chunks"].isVisible()
     window.close_discarding()
