@@ -158,3 +158,76 @@ def test_a_job_that_cannot_stop_outlives_the_window_without_an_abort(tmp_path):
     assert float(seconds) < 1.5 and state == "lingering" and visible == "False"
     exec_seconds, code = lines["exec"].split()
     assert float(exec_seconds) >= 1.5 and code == "0"  # quit once the job had ended
+
+
+SLOW_STEP_SCRIPT = r"""
+import sys, threading, time
+from pathlib import Path
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+import numpy as np
+from core.invert import InversionSettings
+from core.stylegan import networks
+from semedit_gui.main_window import MainWindow
+from semedit_gui.settings import AppSettings
+
+slow, in_slow_step = threading.Event(), threading.Event()
+forward = networks.SynthesisNetwork.forward
+
+def hooked(self, *args, **kwargs):  # from the second step on, each synthesis takes 2 s
+    if slow.is_set():
+        in_slow_step.set()
+        time.sleep(2.0)
+    return forward(self, *args, **kwargs)
+
+networks.SynthesisNetwork.forward = hooked
+window = MainWindow(AppSettings(generator=sys.argv[1], device="cpu", autosave_seconds=0,
+                                models_dir=sys.argv[3]),
+                    settings_path=Path(sys.argv[3]) / "settings.json")
+window.close_wait_s = 0.3  # far shorter than one step
+window.ask_unsaved_changes = lambda: "discard"
+window.shutdown.threads_ended.connect(app.quit, Qt.ConnectionType.QueuedConnection)
+window.show()
+
+def opened():
+    session = window.session
+    hair = np.zeros((32, 32), np.float32)
+    hair[:9, 4:28] = 1
+    session.chunk_set.add(hair, name="hair")
+    session.chunk_set.add(1 - hair, name="rest")
+    window.inversion.progress.connect(lambda *args: slow.set())
+    task = window.inversion.run(InversionSettings(steps=100_000), "l2", 0)
+    QTimer.singleShot(10, close_in_slow_step)
+
+def close_in_slow_step():
+    if not in_slow_step.is_set():
+        QTimer.singleShot(10, close_in_slow_step)
+        return
+    began = time.monotonic()
+    window.close()  # Ctrl+Q in the middle of a long step
+    print("close", round(time.monotonic() - began, 2), window.close_state,
+          window.isVisible(), flush=True)
+    window.deleteLater()
+
+window.document_opened.connect(opened)
+window.open_path(Path(sys.argv[2]))
+began = time.monotonic()
+code = app.exec()
+print("exec", round(time.monotonic() - began, 2), code, flush=True)
+"""
+
+
+def test_close_during_a_long_inversion_step_on_the_real_worker_exits_cleanly(tmp_path, photo):
+    result = subprocess.run([sys.executable, "-c", SLOW_STEP_SCRIPT, GEN, str(photo),
+                             str(tmp_path / "models")], cwd=ROOT, capture_output=True,
+                            text=True, timeout=180,
+                            env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen",
+                                 "SEMEDIT_HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "Destroyed while thread" not in result.stderr
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    seconds, state, visible = lines["close"].split()
+    assert float(seconds) < 1.5 and state == "lingering" and visible == "False"
+    exec_seconds, code = lines["exec"].split()
+    assert float(exec_seconds) >= 1.5 and code == "0"  # quit once the slow step had ended
