@@ -49,17 +49,22 @@ class WindowActions:
         self.zoom_out = a("Zoom &Out", lambda: canvas.zoom_out(), std.ZoomOut)
         self.zoom_fit = a("&Fit", lambda: canvas.zoom_to_fit(), "Ctrl+0")
         self.zoom_actual = a("&100%", lambda: canvas.zoom_actual(), "Ctrl+1")
-        self.before_after = a("&Before / After", canvas.set_show_before, "B", checkable=True,
+        self.before_after = a("&Before / After", canvas.set_show_before, "B", toggled=True,
                               tip="Show the photo before editing")
         self.split = a("&Split View", lambda on: canvas.set_split(0.5 if on else None),
-                       "Ctrl+\\", checkable=True,
+                       "Ctrl+\\", toggled=True,
                        tip="Before on the left, after on the right; drag the divider")
         self.difference = a("&Differences", lambda on: w.preview.set_mode(
-            "difference" if on else "edited"), "D", checkable=True,
+            "difference" if on else "edited"), "D", toggled=True,
             tip="A heat map of what the edits changed")
         self.photo_view = a("&Whole Photo", lambda on: toggle_photo_view(w, on), "W",
-                            checkable=True,
+                            toggled=True,
                             tip="The original photo with the face region")
+        # One view mode at a time (or none): choosing one leaves the one before.
+        self.view_modes = QActionGroup(w)
+        self.view_modes.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
+        for action in (self.before_after, self.split, self.difference, self.photo_view):
+            self.view_modes.addAction(action)
         self.overlays = a("Chunk &Overlays", canvas.set_overlays_visible, "O", checkable=True)
         self.overlays.setChecked(True)
         self.about = a("&About SemEdit", lambda: show_about(w))
@@ -101,15 +106,16 @@ class WindowActions:
 
 
 def _action(window, text: str, slot, shortcut=None, *, checkable: bool = False,
-            tip: str = "") -> QAction:
+            toggled: bool = False, tip: str = "") -> QAction:
+    """`toggled`: checkable, and `slot` also hears being switched off by its group."""
     action = QAction(text, window)
     if shortcut is not None:
         action.setShortcut(QKeySequence(shortcut))
-    action.setCheckable(checkable)
+    action.setCheckable(checkable or toggled)
     if tip:
         action.setStatusTip(tip)
         action.setToolTip(tip)
-    action.triggered.connect(slot)
+    (action.toggled if toggled else action.triggered).connect(slot)
     return action
 
 

@@ -347,3 +347,23 @@ def test_docks_take_no_space_before_a_photo_is_open(qtbot, tmp_path, coffee):
         window.documents.open_photo(coffee, align=False)
     assert window.docks["Hair"].isHidden() and window.docks["Chunks"].isVisible()
     window.close_discarding()
+
+
+def test_view_modes_are_exclusive(qtbot, tmp_path):
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(skimage.data.astronaut()).save(photo)
+    window = make_window(qtbot, tmp_path)
+    with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
+        window.open_path(photo)
+    c, canvas = window.commands, window.canvas
+    c.before_after.trigger()
+    assert canvas.show_before
+    c.split.trigger()
+    assert canvas.split == 0.5 and not canvas.show_before and not c.before_after.isChecked()
+    c.difference.trigger()
+    assert canvas.split is None and window.preview.mode == "difference"
+    c.photo_view.trigger()
+    assert canvas.photo_view_active and window.preview.mode == "edited"
+    c.photo_view.trigger()  # and none at all
+    assert not canvas.photo_view_active and c.view_modes.checkedAction() is None
+    window.close_discarding()
