@@ -167,7 +167,8 @@ class MainWindow(QMainWindow):
         docs.document_opened.connect(self.document_opened)
         docs.directions_loaded.connect(self.edits_panel.set_directions)
         docs.face_needed.connect(lambda path: actions.face_needed(self, path))
-        panel.run_requested.connect(lambda s, loss, pti: inv.run(s, loss, pti))
+        panel.run_requested.connect(lambda s, loss, pti: inv.run(s, loss, pti,
+                                                                 init=panel.init))
         panel.continue_requested.connect(lambda s, loss, pti: inv.run(s, loss, pti, resume=True))
         panel.stop_requested.connect(inv.stop)
         panel.quick_requested.connect(inv.quick)

@@ -74,8 +74,9 @@ class InversionController(QObject):
         return self.registry.active(KIND)
 
     def run(self, settings, loss_kind: str, pti_steps: int, *,
-            resume: bool = False) -> Task | None:
-        """Invert the document's chunks (`resume`: from their current codes)."""
+            resume: bool = False, init: str | None = None) -> Task | None:
+        """Invert the document's chunks (`resume`: from their current codes; else `init`:
+        "e4e", "mean" or None for the encoder's guess when one is installed)."""
         session = self.documents.session
         if session is None or self.task is not None:
             return None
@@ -94,7 +95,7 @@ class InversionController(QObject):
         task = self.registry.submit(
             KIND, "Inverting", jobs.invert(session.doc.snapshot(), settings,
                                            loss_kind=loss_kind, pti_steps=pti_steps,
-                                           resume=resume),
+                                           resume=resume, init=init),
             on_success=lambda outcome: self._apply(session, chunks, outcome),
             on_progress=self._on_progress, reason="Inversion")
         if not task.finished:

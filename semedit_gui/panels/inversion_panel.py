@@ -107,6 +107,13 @@ class InversionPanel(QWidget):
         self.coverage = QComboBox()
         for coverage in COVERAGES:
             self.coverage.addItem(COVERAGE_LABELS.get(coverage, coverage), coverage)
+        self.start = QComboBox()
+        for label, init in (("Encoder's guess (e4e)", "e4e"), ("Mean face", "mean")):
+            self.start.addItem(label, init)
+        self.start.setToolTip("Where Run starts every chunk: the encoder's code for this "
+                              "face (needs an installed encoder), or the average face.")
+        self.start.setCurrentIndex(self.start.findData("mean"))
+        self.start.currentIndexChanged.connect(lambda _index: self._label_run())
         self.pti_steps = QSpinBox(maximum=5000, minimum=0, value=0)
         self.pti_steps.setToolTip("Pivotal tuning afterwards (about 350 steps): finer detail, "
                                   "the generator is tuned for this photo only.")
@@ -117,6 +124,7 @@ class InversionPanel(QWidget):
         form.addRow("Coverage", self.coverage)
         form.addRow("", self.optimise_masks)
         form.addRow("PTI steps", self.pti_steps)
+        form.addRow("Start from", self.start)
 
         self.run_button = QPushButton("Run")
         self.stop_button = QPushButton("Stop")
@@ -174,18 +182,30 @@ class InversionPanel(QWidget):
     def pti(self) -> int:
         return self.pti_steps.value()
 
+    @property
+    def init(self) -> str:
+        """Where Run starts: "e4e" only when an encoder is installed."""
+        return self.start.currentData() if self.encoder_available else "mean"
+
     # ----------------------------------------------------------------- state
 
     def set_encoder(self, available: bool, benefit: str = "") -> None:
-        """Whether an encoder is installed: Quick, and Run as "Refine" from its codes;
-        without one, `benefit` says what installing one would give."""
+        """Whether an encoder is installed: Quick, Run from its codes ("Refine"); without
+        one, `benefit` says what installing one would give."""
+        if available != self.encoder_available:  # a choice the user made stays otherwise
+            self.start.setCurrentIndex(self.start.findData("e4e" if available else "mean"))
         self.encoder_available = available
-        self.run_button.setText("Refine" if available else "Run")
-        self.run_button.setToolTip("ChunkyGAN inversion starting from the encoder's codes"
-                                   if available else "ChunkyGAN inversion from the mean face")
         self.encoder_hint.setText("" if available else benefit)
         self.encoder_hint.setVisible(not available and bool(benefit))
+        self.start.setEnabled(available and not self._running)
         self.quick_button.setEnabled(available and self._can_run and not self._running)
+        self._label_run()
+
+    def _label_run(self) -> None:
+        refine = self.init == "e4e"
+        self.run_button.setText("Refine" if refine else "Run")
+        self.run_button.setToolTip("ChunkyGAN inversion starting from the encoder's codes"
+                                   if refine else "ChunkyGAN inversion from the mean face")
 
     def set_state(self, *, running: bool, can_run: bool, can_continue: bool,
                   stopping: bool = False) -> None:
@@ -199,6 +219,7 @@ class InversionPanel(QWidget):
         for widget in (self.steps, self.space, self.lambda_reg, self.loss, self.coverage,
                        self.optimise_masks, self.pti_steps):
             widget.setEnabled(not running)
+        self.start.setEnabled(self.encoder_available and not running)
 
     def show_started(self, total_steps: int, resume: bool = False) -> None:
         """A run starts; a Continue (`resume`) extends the curve instead of clearing it."""

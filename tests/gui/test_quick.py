@@ -93,6 +93,11 @@ def test_opening_a_photo_shows_the_encoders_reconstruction_at_once(qtbot, setup,
     rerun = inversion.run(InversionSettings(steps=1), "l2", 0)
     wait_ended(qtbot, rerun)
     assert doc.inversion["metrics"]["init"] == "e4e"
+    # ... unless the inversion settings say the mean face
+    rerun = inversion.run(InversionSettings(steps=0), "l2", 0, init="mean")
+    wait_ended(qtbot, rerun)
+    assert doc.inversion["metrics"]["init"] == "mean"
+    np.testing.assert_array_equal(doc.chunks[0].code[0], doc.chunks[0].code[-1])
 
 
 def test_quick_on_chunks_gives_each_the_encoders_code(qtbot, setup, tmp_path):
@@ -130,11 +135,18 @@ def test_without_an_encoder_quick_is_off_and_the_panel_says_why(qtbot, setup, tm
     panel.set_encoder(inversion.encoder_available(), inversion.encoder_benefit)
     panel.set_state(running=False, can_run=True, can_continue=False)
     assert not panel.quick_button.isEnabled() and panel.run_button.text() == "Run"
+    assert panel.init == "mean" and not panel.start.isEnabled()
     assert not panel.encoder_hint.isHidden() and "encoder" in panel.encoder_hint.text()
 
     install_encoder(tmp_path)
     panel.set_encoder(inversion.encoder_available(), inversion.encoder_benefit)
     assert panel.quick_button.isEnabled() and panel.run_button.text() == "Refine"
+    assert panel.init == "e4e" and panel.start.isEnabled()
+    panel.start.setCurrentIndex(panel.start.findData("mean"))  # the user's choice ...
+    assert panel.init == "mean" and panel.run_button.text() == "Run"
+    panel.set_encoder(True, inversion.encoder_benefit)  # ... stays on the next document
+    assert panel.init == "mean"
+    panel.start.setCurrentIndex(panel.start.findData("e4e"))
     assert panel.encoder_hint.isHidden()
     with qtbot.waitSignal(panel.quick_requested) as sent:
         panel.quick_button.click()
