@@ -79,6 +79,11 @@ class WindowActions:
             self.tool_group.addAction(action)
             self.tools[name] = action
         self.tools["brush"].setChecked(True)
+        hair = w.hair  # its images are not the document's: say so, hide its chunk outlines
+        hair.running_changed.connect(lambda running: show_hair_on_canvas(
+            w, running or hair.outcome is not None))
+        hair.outcome_changed.connect(lambda outcome: show_hair_on_canvas(
+            w, hair.running or outcome is not None))
         # Docks that do not apply before a photo is open take no space meanwhile.
         self._docks = list(window.docks.values())
         self._docks_closed: set = set()  # the ones the user closed, kept closed
@@ -230,6 +235,27 @@ def open_directions(window) -> None:
     window.directions.refresh()
     window.directions_dialog.show()
     window.directions_dialog.raise_()
+
+
+HAIR_ON_CANVAS = ("The canvas shows the hair transfer, not your project (its chunk outlines "
+                  "are hidden): blend with the slider, or open it as a new project.")
+
+
+def show_hair_on_canvas(window, showing: bool) -> None:
+    """While a transfer runs or its result is shown, the canvas shows an image that is not
+    the document: no chunk outlines on it, and a status line that says what it is; then
+    back to the document."""
+    canvas, session, bar = window.canvas, window.session, window.statusBar()
+    canvas.set_overlays_visible(not showing and window.commands.overlays.isChecked())
+    if showing:
+        bar.showMessage(HAIR_ON_CANVAS)
+        return
+    if bar.currentMessage() == HAIR_ON_CANVAS:
+        bar.clearMessage()
+    if session is not None:
+        last = window.preview.last_result
+        canvas.set_image(last.image if session.inverted and last is not None
+                         else session.doc.aligned)
 
 
 def export_masks(window) -> None:

@@ -228,10 +228,17 @@ def test_the_hair_result_keeps_the_edits(qtbot, tmp_path):
     panel.loss.setCurrentIndex(panel.loss.findData("l2"))
     panel.pose_match.setChecked(False)
     panel.run_button.click()
+    # What the canvas shows is said, and the project's chunk outlines are not on it.
+    from semedit_gui.window.actions import HAIR_ON_CANVAS
+
+    assert window.statusBar().currentMessage() == HAIR_ON_CANVAS
+    assert not window.canvas.layers.chunks_visible
     finish(qtbot, window.hair.task)
     assert window.hair.outcome is not None, window.message_bar.text()
+    assert not window.canvas.layers.chunks_visible
     with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
         panel.apply_button.click()
+    assert window.canvas.layers.chunks_visible
     result = window.session.doc
     assert [(e.direction, e.strength) for e in result.chunk("mouth").edits] == [("pc0", 2.5)]
     assert result.chunk("hair").edits == []
