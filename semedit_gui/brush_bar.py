@@ -20,12 +20,16 @@ class BrushBar(QToolBar):
         self.hardness = _percent_slider("Edge hardness")
         self.opacity = _percent_slider("Opacity: one stroke never paints above it")
         self.opacity.setMinimum(1)
-        for text, widget in (("Size", self.size), ("Hardness", self.hardness),
-                             ("Opacity", self.opacity)):
+        self.on_screen = QLabel("")  # the same size in screen pixels, at this zoom
+        self.on_screen.setToolTip("The brush size on screen at the current zoom (the size "
+                                  "box is in pixels of the image)")
+        for text, widget in (("Size", self.size), ("", self.on_screen),
+                             ("Hardness", self.hardness), ("Opacity", self.opacity)):
             self.addWidget(QLabel(f" {text} "))
             self.addWidget(widget)
         self._show(canvas.brush)
         canvas.brush_changed.connect(self._show)
+        canvas.zoom_changed.connect(lambda _zoom: self._show_on_screen())
         self.size.valueChanged.connect(self._apply)
         self.hardness.valueChanged.connect(self._apply)
         self.opacity.valueChanged.connect(self._apply)
@@ -37,6 +41,11 @@ class BrushBar(QToolBar):
             widget.blockSignals(True)
             widget.setValue(value)
             widget.blockSignals(False)
+        self._show_on_screen()
+
+    def _show_on_screen(self) -> None:
+        on_screen = self.canvas.brush.size * self.canvas.zoom_factor
+        self.on_screen.setText(f"= {on_screen:.0f} px on screen")
 
     def _apply(self) -> None:
         self.canvas.set_brush(replace(self.canvas.brush, size=float(self.size.value()),

@@ -3,6 +3,7 @@ controller or a view."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QToolBar
 
 import core
 from core.errors import SemeditError
+from core.segment.brush import MAX_BRUSH_SIZE
 
 TOOLS = (("brush", "Brush", "P"), ("eraser", "Eraser", "E"), ("fill", "Fill", "G"),
          ("sam", "Select (SAM)", "S"), ("pan", "Pan", "H"))
@@ -72,6 +74,7 @@ class WindowActions:
         self.larger_brush = a("Larger Brush", canvas.grow_brush, "]")
         for action in (self.smaller_brush, self.larger_brush):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self._canvas = canvas
         self.tool_group = QActionGroup(w)
         self.tools: dict[str, QAction] = {}
         for name, text, key in TOOLS:
@@ -84,11 +87,23 @@ class WindowActions:
             w, running or hair.outcome is not None))
         hair.outcome_changed.connect(lambda outcome: show_hair_on_canvas(
             w, hair.running or outcome is not None))
+        # The brush keeps its size relative to the image (32 px was meant for 1024²).
+        self._brush_resolution = 1024
+        docs.session_changed.connect(lambda session: session is not None
+                                     and self.fit_brush(session.doc.resolution))
         # Docks that do not apply before a photo is open take no space meanwhile.
         self._docks = list(window.docks.values())
         self._docks_closed: set = set()  # the ones the user closed, kept closed
         self.document_actions = (self.save, self.save_as, self.export, self.export_masks,
                                  self.close, self.auto_chunks, self.choose_face)
+
+    def fit_brush(self, resolution: int) -> None:
+        """Scale the brush with the image: the same share of a 64² image as of a 1024² one."""
+        canvas, old = self._canvas, self._brush_resolution
+        if resolution != old:
+            size = min(max(canvas.brush.size * resolution / old, 1.0), MAX_BRUSH_SIZE)
+            canvas.set_brush(replace(canvas.brush, size=float(round(size))))
+            self._brush_resolution = resolution
 
     def set_has_document(self, has: bool) -> None:
         for action in self.document_actions:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -373,4 +374,24 @@ def test_view_modes_are_exclusive(qtbot, tmp_path):
     assert canvas.photo_view_active and window.preview.mode == "edited"
     c.photo_view.trigger()  # and none at all
     assert not canvas.photo_view_active and c.view_modes.checkedAction() is None
+    window.close_discarding()
+
+
+def test_the_brush_scales_with_the_image_and_shows_its_screen_size(qtbot, tmp_path, coffee):
+    from semedit_gui.brush_bar import BrushBar
+
+    window = make_window(qtbot, tmp_path)
+    canvas = window.canvas
+    assert canvas.brush.size == 32  # meant for a 1024² image
+    with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
+        window.documents.open_photo(coffee, align=False)
+    assert window.session.doc.resolution == 32 and canvas.brush.size == 1  # 32 × 32/1024
+    bar = window.findChild(BrushBar)
+    assert bar.size.value() == 1
+    canvas.zoom_actual()
+    canvas.set_brush(replace(canvas.brush, size=4.0))
+    assert bar.on_screen.text() == "= 4 px on screen"
+    canvas.zoom_in()
+    zoom = canvas.zoom_factor
+    assert zoom > 1 and bar.on_screen.text() == f"= {4 * zoom:.0f} px on screen"
     window.close_discarding()
