@@ -10,7 +10,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QToolBar
 
-import core
 from core.errors import SemeditError
 from core.segment.brush import MAX_BRUSH_SIZE
 
@@ -70,6 +69,7 @@ class WindowActions:
         self.overlays = a("Chunk &Overlays", canvas.set_overlays_visible, "O", checkable=True)
         self.overlays.setChecked(True)
         self.about = a("&About SemEdit", lambda: show_about(w))
+        self.shortcuts = a("&Keyboard Shortcuts", lambda: show_shortcuts(w), "Ctrl+/")
         self.smaller_brush = a("Smaller Brush", canvas.shrink_brush, "[")
         self.larger_brush = a("Larger Brush", canvas.grow_brush, "]")
         for action in (self.smaller_brush, self.larger_brush):
@@ -161,7 +161,7 @@ def build_menus_and_toolbars(window, actions: WindowActions, sam_actions, docks)
     _add(bar.addMenu("&Tools"), *actions.tools.values(), actions.smaller_brush,
          actions.larger_brush)
     _add(bar.addMenu("&Models"), actions.models, actions.directions)  # packs are there
-    _add(bar.addMenu("&Help"), actions.about)
+    _add(bar.addMenu("&Help"), actions.shortcuts, actions.about)
 
     tools = QToolBar("Tools", window)
     tools.setObjectName("toolsToolbar")
@@ -314,5 +314,14 @@ def fill_recent_menu(window) -> None:
 
 
 def show_about(window) -> None:
-    QMessageBox.about(window, "About SemEdit", f"SemEdit {core.__version__}\n"
-                      "Semantic editing of portrait photos with StyleGAN2 (ChunkyGAN).")
+    from semedit_gui.dialogs.help_dialogs import about_text
+
+    QMessageBox.about(window, "About SemEdit", about_text(window.settings))
+
+
+def show_shortcuts(window) -> None:
+    from semedit_gui.dialogs.help_dialogs import ShortcutsDialog
+
+    dialog = ShortcutsDialog(window)
+    dialog.exec()
+    dialog.deleteLater()

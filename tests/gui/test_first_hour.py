@@ -395,3 +395,20 @@ def test_the_brush_scales_with_the_image_and_shows_its_screen_size(qtbot, tmp_pa
     zoom = canvas.zoom_factor
     assert zoom > 1 and bar.on_screen.text() == f"= {4 * zoom:.0f} px on screen"
     window.close_discarding()
+
+
+def test_help_lists_the_shortcuts_and_the_models_with_their_licences(qtbot, tmp_path):
+    from semedit_gui.dialogs.help_dialogs import ShortcutsDialog, about_text, shortcut_rows
+
+    window = make_window(qtbot, tmp_path, sam="sam-vit-b")
+    rows = dict(shortcut_rows(window))
+    assert rows["Auto Chunks"] == "Ctrl+Shift+A" and rows["Brush"] == "P"
+    assert rows["Keyboard Shortcuts"] == "Ctrl+/"
+    dialog = ShortcutsDialog(window)
+    assert dialog.table.rowCount() == len(rows)
+    dialog.deleteLater()
+    text = about_text(window.settings)
+    assert "sam-vit-b (licence: Apache-2.0)" in text
+    assert "vgg16-imagenet (licence: BSD-3-Clause)" in text
+    assert f"your file {window.settings.generator}" in text  # a file chosen in Preferences
+    window.close_discarding()
