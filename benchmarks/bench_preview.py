@@ -1,5 +1,5 @@
 """Fast drag previews against the full render at 1024²: one slider step of the edit
-renderer at full resolution and with `PreviewRequest.size` 256 and 512 (the synthesis
+renderer at full resolution and with `PreviewRequest.size` 128, 256 and 512 (the synthesis
 stops at that block, the chunk is scaled up), and the bare synthesis of one image up to
 each block; prints JSON.
 
@@ -38,7 +38,7 @@ def main() -> None:
     g, doc, direction = build(args.resolution, device)
     renderer = EditRenderer(g, doc, {direction.name: direction})
     edit = doc.chunk(0).edits[0]
-    sizes = [s for s in (256, 512) if s < args.resolution] + [None]
+    sizes = [s for s in (128, 256, 512) if s < args.resolution] + [None]
     value = 0.05
 
     def slider_step(size: int | None) -> None:
