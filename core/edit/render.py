@@ -161,6 +161,7 @@ class EditRenderer:
             i for i, edits in enumerate(applied) if edits)
         photo, photo_u8 = self._photo_tensors()
         if not needed:
+            size = None  # nothing synthesised: the photo, at full resolution
             edited_u8 = photo_u8
             changed = np.zeros((resolution,) * 2, np.float32)
             count = 0
