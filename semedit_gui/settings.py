@@ -41,6 +41,8 @@ class AppSettings:
     autosave_seconds: int = 60
     recent_files: list[str] = field(default_factory=list)
     welcome_dismissed: bool = False
+    window_geometry: str = ""  # Qt's saveGeometry, base64: size and place on screen
+    window_state: str = ""  # Qt's saveState, base64: docks and toolbars with a photo open
 
     @property
     def render_force_fp32(self) -> bool | None:

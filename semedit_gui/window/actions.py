@@ -169,6 +169,28 @@ def build_menus_and_toolbars(window, actions: WindowActions, sam_actions, docks)
          actions.before_after, actions.split, actions.difference, actions.photo_view)
     window.addToolBar(tools)
     window.addToolBar(BrushBar(window.canvas, window))
+    restore_layout(window)
+
+
+def restore_layout(window) -> None:
+    """The window's size, place, docks and toolbars as the user left them."""
+    from PySide6.QtCore import QByteArray
+
+    settings = window.settings
+    if settings.window_geometry:
+        window.restoreGeometry(QByteArray.fromBase64(settings.window_geometry.encode()))
+    if settings.window_state:
+        window.restoreState(QByteArray.fromBase64(settings.window_state.encode()))
+
+
+def save_layout(window) -> None:
+    """Remember the layout for the next start (the docks only while a photo is open:
+    before that they are hidden on purpose)."""
+    settings = window.settings
+    settings.window_geometry = bytes(window.saveGeometry().toBase64()).decode()
+    if window.session is not None:
+        settings.window_state = bytes(window.saveState().toBase64()).decode()
+    window._save_settings()
 
 
 def _add(menu_or_bar, *actions) -> None:

@@ -113,6 +113,9 @@ def close_window(window, event) -> None:
     for widget in (window.centralWidget(), window.menuBar(), *window.docks.values()):
         widget.setEnabled(False)  # visibly closing; events still run
     ended = window.shutdown.run(window.close_wait_s, window.show_message)
+    from semedit_gui.window.actions import save_layout
+
+    save_layout(window)  # after the jobs stopped: the docks still as with the photo open
     if keep_autosave:
         documents.autosave_slot.release_lock()  # recoverable at the next start
     else:

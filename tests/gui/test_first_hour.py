@@ -412,3 +412,33 @@ def test_help_lists_the_shortcuts_and_the_models_with_their_licences(qtbot, tmp_
     assert "vgg16-imagenet (licence: BSD-3-Clause)" in text
     assert f"your file {window.settings.generator}" in text  # a file chosen in Preferences
     window.close_discarding()
+
+
+def test_window_size_and_docks_come_back_after_a_restart(qtbot, tmp_path, coffee):
+    from semedit_gui.main_window import MainWindow
+    from semedit_gui.settings import AppSettings
+
+    window = make_window(qtbot, tmp_path)
+    window.resize(700, 560)  # inside the offscreen screen, which clamps restored sizes
+    with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
+        window.documents.open_photo(coffee, align=False)
+    window.docks["History"].close()
+    window.removeDockWidget(window.docks["Hair"])
+    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, window.docks["Hair"])
+    window.docks["Hair"].show()
+    size = (window.width(), window.height())
+    window.close_discarding()
+
+    settings, problems = AppSettings.load(tmp_path / "settings.json")
+    assert not problems and settings.window_state and settings.window_geometry
+    second = MainWindow(settings, settings_path=tmp_path / "settings.json")
+    qtbot.addWidget(second)
+    second.show()
+    # The width comes back (the default is 1400); the offscreen screen clamps the height.
+    assert second.width() == size[0] == 700
+    assert all(dock.isHidden() for dock in second.docks.values())  # no photo yet
+    with qtbot.waitSignal(second.document_opened, timeout=WAIT_MS):
+        second.documents.open_photo(coffee, align=False)
+    assert second.docks["History"].isHidden() and second.docks["Chunks"].isVisible()
+    assert second.dockWidgetArea(second.docks["Hair"]) == Qt.DockWidgetArea.LeftDockWidgetArea
+    second.close_discarding()
