@@ -41,6 +41,9 @@ _BACKWARD_LARGEST = 4
 # Batched only when its estimate leaves this share of the available memory unused
 # (the loss network, the optimiser, the allocator's slack and other programs).
 _HEADROOM = 0.3
+# With freed memory kept, a batched step's heap outgrows its live tensors (fragmentation):
+# 3 chunks at 1024² peaked at 16.3 GB RSS for a 10.3 GB estimate (benchmarks/RESULTS.md).
+_BATCHED_HEAP_GROWTH = 1.5
 
 
 def activation_bytes_per_chunk(generator: Generator) -> int:
@@ -92,7 +95,7 @@ def choose_gradient_mode(requested: GradientMode, chunks: int, per_chunk_bytes: 
         return "batched"  # one chunk: the same memory, without the extra forward pass
     if available is None:
         return "per_chunk"  # unknown memory: the mode whose memory does not grow
-    fits = chunks * per_chunk_bytes <= (1.0 - _HEADROOM) * available
+    fits = chunks * per_chunk_bytes * _BATCHED_HEAP_GROWTH <= (1.0 - _HEADROOM) * available
     return "batched" if fits else "per_chunk"
 
 
