@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QToolBar
 
 from core.errors import SemeditError
 from core.segment.brush import MAX_BRUSH_SIZE
+from semedit_gui.window.recipe_actions import apply_recipe_to_photos, save_edits_as_recipe
 
 TOOLS = (("brush", "Brush", "P"), ("eraser", "Eraser", "E"), ("fill", "Fill", "G"),
          ("sam", "Select (SAM)", "S"), ("pan", "Pan", "H"))
@@ -32,6 +33,11 @@ class WindowActions:
         self.save_as = a("Save &As…", lambda: docs.save_as(), std.SaveAs)
         self.export = a("&Export Image…", lambda: export_image(w), "Ctrl+E")
         self.export_masks = a("Export &Masks…", lambda: export_masks(w))
+        self.save_recipe = a("Save Edits as &Recipe…", lambda: save_edits_as_recipe(w),
+                             tip="This project's inversion settings and edits, to make "
+                             "on other photos")
+        self.apply_recipe = a("Apply Recipe to &Photos…", lambda: apply_recipe_to_photos(w),
+                              tip="Make a recipe's edits on many photos")
         self.close = a("&Close Project", docs.close_document, std.Close)
         self.quit = a("&Quit", w.close, std.Quit)
         self.undo = a("&Undo", w.undo, std.Undo)
@@ -95,6 +101,7 @@ class WindowActions:
         self._docks = list(window.docks.values())
         self._docks_closed: set = set()  # the ones the user closed, kept closed
         self.document_actions = (self.save, self.save_as, self.export, self.export_masks,
+                                 self.save_recipe,
                                  self.close, self.auto_chunks, self.choose_face)
 
     def fit_brush(self, resolution: int) -> None:
@@ -150,6 +157,7 @@ def build_menus_and_toolbars(window, actions: WindowActions, sam_actions, docks)
     window.recent_menu.aboutToShow.connect(lambda: fill_recent_menu(window))
     file_menu.addSeparator()
     _add(file_menu, actions.save, actions.save_as, actions.export, actions.export_masks,
+         None, actions.save_recipe, actions.apply_recipe, None,
          actions.close, None, actions.quit)
     _add(bar.addMenu("&Edit"), actions.undo, actions.redo, None, actions.choose_face,
          actions.auto_chunks,

@@ -81,7 +81,8 @@ def test_save_then_apply_makes_the_projects_pixels(qtbot, setup, tmp_path):
     assert not summary.stopped and summary.counts["done"] == 1
     assert summary.counts["skipped"] == 1 and running == [True, False]
     assert shown[-1][:2] == (2, 2) and {line for *_, line in shown} >= {
-        "astronaut.png: done", "broken.jpg: skipped (unreadable)"}
+        "astronaut.png: done", "broken.jpg: skipped (unreadable)",
+        "astronaut.png: Inverting"}  # the photo's own steps show while it is made
     # The app's own export of the project: the same bits.
     models = LoadedModels(ModelChoice(generator=GEN, models_dir=str(tmp_path / "models"),
                                       device="cpu"))
@@ -111,3 +112,40 @@ def test_stop_ends_the_batch_and_says_so(qtbot, setup, tmp_path):
     assert messages[-1].startswith("The recipe stopped: 0 made")
     assert not (tmp_path / "out" / "astronaut.png").exists()
     assert (tmp_path / "out" / MANIFEST_NAME).exists()
+
+
+def test_the_window_applies_a_recipe_with_a_progress_dialog(qtbot, tmp_path):
+    from core.edit.stack import EditStacks
+    from core.workflows.recipe import recipe_from_document, save_recipe
+    from semedit_gui.main_window import MainWindow
+    from semedit_gui.settings import AppSettings
+    from semedit_gui.window.recipe_actions import recipe_controller, run_with_progress
+
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(skimage.data.astronaut()).save(photo)
+    models = LoadedModels(ModelChoice(generator=GEN, device="cpu"))
+    doc = workflows.run(workflows.open_photo(models, photo)).document
+    doc.add_chunk(np.ones((32, 32), np.float32), name="all")
+    outcome = workflows.run(workflows.invert(models, doc, InversionSettings(steps=2),
+                                             loss_kind="l2"))
+    workflows.apply_inversion(doc, list(doc.chunks), outcome.result, outcome.settings,
+                              metrics=outcome.metrics, generator_id=outcome.generator_id,
+                              generator_sha256=outcome.generator_sha256)
+    EditStacks(doc).add("all", "pc0", 1.0)
+    recipe = save_recipe(recipe_from_document(doc, directions=models.directions().get,
+                                              loss="l2"), tmp_path / "look.json")
+
+    window = MainWindow(AppSettings(generator=GEN, device="cpu", autosave_seconds=0))
+    qtbot.addWidget(window)
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
+    texts = [a.text() for a in menu.actions()]
+    assert "Save Edits as &Recipe…" in texts and "Apply Recipe to &Photos…" in texts
+    assert not window.commands.save_recipe.isEnabled()  # no project open
+    controller = recipe_controller(window)
+    assert recipe_controller(window) is controller
+    with qtbot.waitSignal(controller.finished, timeout=WAIT_MS) as finished:
+        dialog = run_with_progress(window, controller, recipe, [photo], tmp_path / "out")
+        assert dialog is not None and dialog.isVisible()
+    assert finished.args[0].counts["done"] == 1
+    assert window.recipe_progress is None and (tmp_path / "out" / "astronaut.png").is_file()
+    window.close()
