@@ -7,7 +7,7 @@ keeps one chunk's. `choose_gradient_mode` picks between them from
 
 `freed_memory_kept()` stops glibc from handing large freed blocks back to the kernel
 while a job runs. Without it every tensor above the mmap threshold is a fresh mmap
-that the kernel must fault in and zero page by page, and then unmap again: a 1024²
+that the kernel must fault in and zero page by page, and then unmap again: a 3-chunk 1024²
 step touched ~68 GB of fresh pages and spent about half its CPU time in the kernel.
 With it the next step reuses the same memory. It acts on glibc's main arena, i.e. on
 work running in the process's main thread (the CLI, the benchmarks); a worker thread
