@@ -13,8 +13,14 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QLineF, QRectF
-from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsRectItem, QGraphicsScene
+from PySide6.QtGui import QColor, QPen, QTransform
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsLineItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+)
 
 from core.project.document import Chunk
 from semedit_gui.canvas.items import BrushCursorItem, DashedOutlineItem, ImageItem, stretch_over
@@ -75,6 +81,17 @@ class CanvasLayers:
             line.setPen(pen)
         self.divider.setZValue(self.Z_DIVIDER)
         self.divider.hide()
+        # "Before" and "After" beside the divider, at screen size whatever the zoom.
+        self.split_labels = []
+        for text in ("Before", "After"):
+            label = QGraphicsSimpleTextItem(text, self.divider)
+            label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            label.setBrush(QColor(255, 255, 255))
+            backing = QGraphicsRectItem(label.boundingRect().adjusted(-4, -2, 4, 2), label)
+            backing.setBrush(QColor(0, 0, 0, 170))
+            backing.setPen(QPen(QColor(0, 0, 0, 0)))
+            backing.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent)
+            self.split_labels.append(label)
 
         self.photo = ImageItem()
         self.quad = DashedOutlineItem()
@@ -144,6 +161,13 @@ class CanvasLayers:
             line = QLineF(x, rect.top(), x, rect.bottom())
             self.divider.setLine(line)
             self._divider_shadow.setLine(line)
+            before, after = self.split_labels
+            for label in self.split_labels:
+                label.setPos(x, rect.top())
+            # Offsets in screen pixels (the labels ignore the zoom).
+            before.setTransform(QTransform.fromTranslate(
+                -before.boundingRect().width() - 10, 8))
+            after.setTransform(QTransform.fromTranslate(10, 8))
 
     def show_photo(self, rgb: np.ndarray, corners: list[tuple[float, float]] | None) -> bool:
         """The whole-photo view: the photo and the face's outline instead of the aligned

@@ -368,6 +368,16 @@ def test_view_modes_are_exclusive(qtbot, tmp_path):
     assert canvas.show_before
     c.split.trigger()
     assert canvas.split == 0.5 and not canvas.show_before and not c.before_after.isChecked()
+    # The halves are labelled, left and right of the divider, at any zoom.
+    before, after = canvas.layers.split_labels
+    assert (before.text(), after.text()) == ("Before", "After") and before.isVisible()
+    divider_x = canvas.mapFromScene(canvas.layers.divider.line().p1()).x()
+    for zoom in (canvas.zoom_actual, canvas.zoom_in):
+        zoom()
+        places = [label.deviceTransform(canvas.viewportTransform()).map(QPointF(0, 0)).x()
+                  for label in (before, after)]
+        divider_x = canvas.mapFromScene(canvas.layers.divider.line().p1()).x()
+        assert places[0] + before.boundingRect().width() < divider_x < places[1]
     c.difference.trigger()
     assert canvas.split is None and window.preview.mode == "difference"
     c.photo_view.trigger()
