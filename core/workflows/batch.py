@@ -428,7 +428,9 @@ def ray_pool(spec: WorkerSpec, tasks: Iterable[PhotoTask], control: JobControl, 
     try:
         resources = ray.cluster_resources()
         gpus = int(resources.get("GPU", 0))
-        count = workers or gpus or max(1, int(resources.get("CPU", 1)))
+        # One actor per GPU (never more: each holds one); CPU actors otherwise.
+        count = min(workers or gpus, gpus) if gpus else \
+            workers or max(1, int(resources.get("CPU", 1)))
         options = {"num_gpus": 1, "num_cpus": 0} if gpus else {"num_cpus": 1}
         remote = ray.remote(_RayActor).options(max_restarts=RETRIES, max_task_retries=0,
                                                **options)
