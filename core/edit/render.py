@@ -305,8 +305,9 @@ class EditRenderer:
         if plain:  # the inversion's own batched call, so unedited chunks render as it did
             pieces.append(self._space.to_styles([self._code(states[i]) for i in plain]))
         for i in edited:
+            code = self._code(states[i])  # its messages name the chunk already
             try:
-                pieces.append(edited_styles(self._space, self._code(states[i]), applied[i]))
+                pieces.append(edited_styles(self._space, code, applied[i]))
             except InvalidInputError as error:
                 raise InvalidInputError(f"Chunk {states[i].name!r}: {error}") from error
         styles = pieces[0] if len(pieces) == 1 else {
