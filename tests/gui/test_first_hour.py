@@ -195,7 +195,7 @@ def test_paint_the_hair_photos_mask_in_the_app(qtbot, tmp_path, monkeypatch):
     panel.run_button.click()
     finish(qtbot, window.hair.task)
     assert window.hair.outcome is not None, window.message_bar.text()
-    assert "Hair transferred" in window.statusBar().currentMessage()
+    assert "canvas shows the hair transfer" in window.statusBar().currentMessage()
     panel.set_hair_photo(photo)  # another hair photo: the painted mask was for the old one
     assert panel.hair_mask_b is None
     window.close_discarding()
