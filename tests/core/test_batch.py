@@ -3,6 +3,7 @@ photos are recorded and skipped, Ctrl-C and --resume, local worker processes and
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -352,10 +353,11 @@ def test_ray_missing_says_what_to_install(photos, models, tmp_path, capsys, monk
     assert code == 1 and "pip install 'semedit[cluster]'" in err
 
 
-ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install "
-                          "'semedit[cluster]' (CI installs only .[dev])")
+needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason=(
+    "Ray is an optional extra: pip install 'semedit[cluster]' (CI installs only .[dev])"))
 
 
+@needs_ray
 @pytest.mark.slow
 def test_ray_with_two_workers_makes_the_same_bits_as_one_process(photos, models, tmp_path,
                                                                  capsys):
@@ -369,6 +371,7 @@ def test_ray_with_two_workers_makes_the_same_bits_as_one_process(photos, models,
     assert {n: (out / n).read_bytes() for n in expected} == expected
 
 
+@needs_ray
 @pytest.mark.slow
 def test_killing_a_ray_worker_loses_no_photo(photos, models, tmp_path):
     doc, _ = edited_document(models, photos["a"], masks={"face": photos["face"]})
@@ -400,6 +403,7 @@ def test_killing_a_ray_worker_loses_no_photo(photos, models, tmp_path):
     assert batch_module.RETRIES >= 1
 
 
+@needs_ray
 @pytest.mark.slow
 def test_a_ray_worker_with_another_network_stops_the_run_before_any_photo(photos, models,
                                                                           tmp_path):
