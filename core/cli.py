@@ -37,6 +37,7 @@ SUBCOMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "segment": segment.register,
     "hair": hair.register,
     "eval": eval_command.register,
+    "batch": batch.register,
 }
 
 
