@@ -3,8 +3,8 @@
 For each chunk count, gradient mode (batched / per_chunk) and precision (fp32 / bf16
 autocast, fp16 on CUDA) one fresh subprocess builds a random-weight config-f generator
 (1024² by default: the architecture of NVIDIA's FFHQ model), runs a few W+ steps and
-reports its peak RSS (ru_maxrss) or peak VRAM, seconds per step (wall, previews
-included), the kernel's share of CPU time and page faults per step. Batched
+reports the chunks per gradient pass, its peak RSS (ru_maxrss) or peak VRAM, seconds
+per step (wall, previews included), the kernel's share of CPU time and page faults per step. Batched
 configurations whose estimate does not fit in the available memory are skipped and
 listed with the reason. `--churn` adds per-chunk runs without keeping freed memory,
 and in a worker thread (as in the app) with and without THP_MEM_ALLOC_ENABLE=1.
@@ -62,6 +62,8 @@ def one_run(config: dict) -> dict:
     device = torch.device(config["device"])
     if not config.get("keep_freed", True):
         engine.freed_memory_kept = contextlib.nullcontext  # the behaviour before issue #21
+    if config.get("available_gb"):  # "auto" sizes its groups as if this much were free
+        engine.available_bytes = lambda device: int(config["available_gb"] * 2**30)
     g, target = build(config["resolution"], device)
     n = config["chunks"]
     settings = settings_for(10_000, config["mode"], config["precision"])
@@ -97,7 +99,7 @@ def one_run(config: dict) -> dict:
            "kernel_share": round(last["system"] / last["cpu"], 3) if last["cpu"] else None,
            "faults_per_step": last["faults"],
            "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
-           "gradient_mode": job.gradient_mode}
+           "gradient_mode": job.gradient_mode, "chunks_per_pass": job.chunks_per_pass}
     if device.type == "cuda":
         out["peak_vram_gb"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 2)
     return out
@@ -137,7 +139,10 @@ def main() -> None:
     parser.add_argument("--device", default=None)
     parser.add_argument("--resolution", type=int, default=1024)
     parser.add_argument("--chunks", type=int, nargs="*", default=[1, 3, 5])
-    parser.add_argument("--modes", nargs="+", default=["batched", "per_chunk"])
+    parser.add_argument("--modes", nargs="+", default=["batched", "per_chunk"],
+                        help="batched, per_chunk, auto (groups sized from the memory)")
+    parser.add_argument("--available-gb", type=float, default=None,
+                        help="memory the auto mode assumes free (default: what is free)")
     parser.add_argument("--precisions", nargs="+", default=None,
                         help="fp32, bf16, fp16 (default: fp32 and bf16 on the CPU, fp16 on CUDA)")
     parser.add_argument("--steps", type=int, default=2)
@@ -166,6 +171,8 @@ def main() -> None:
                 continue  # one chunk: the same passes as batched
             for precision in precisions:
                 config = {**base, "chunks": n, "mode": mode, "precision": precision}
+                if mode == "auto" and args.available_gb:
+                    config["available_gb"] = args.available_gb
                 available = available_bytes(device)
                 need = per_chunk * n
                 floor = args.batched_min_available_gb * 2**30 if device.type == "cpu" else 0

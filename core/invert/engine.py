@@ -16,11 +16,13 @@ A step's gradient. The composite O = Σ_i G(z_i)·s_i + I·s_photo is linear in 
 chunk's image, so dL/dz_i is G's backward pass of dL/dO·s_i (plus the regulariser's).
 - "batched": every chunk in one synthesis call and one backward pass; it keeps the
   activations of all chunks at once (~3.4 GB per chunk at 1024² on the CPU).
-- "per_chunk": chunk 0 is rendered with gradients, the others without keeping any
-  activations; the loss gives dL/dO (and the masks' gradient); then chunk 0 is
-  backpropagated and each other chunk rendered again, with gradients, and
-  backpropagated. The same gradients for the memory of one chunk and n-1 more forwards.
-"auto" takes batched when every chunk's activations fit (`core.invert.memory`).
+- grouped, k chunks a pass (k < n): the first group is rendered with gradients, all
+  the other chunks in one pass without keeping any activations; the loss gives dL/dO
+  (and the masks' gradient); then the first group is backpropagated and each other
+  group rendered again, with gradients, and backpropagated with dL/dO·s_i. The same
+  gradients for the activations of k chunks and n-k more chunk forwards.
+  "per_chunk" is k = 1; "auto" takes the largest k whose activations fit the available
+  memory (`core.invert.memory.chunks_per_pass`), k = n being the batched step.
 
 The preview is the composite the step computed anyway (it shows the codes the step
 started from, the ones its losses describe); `seconds` is the wall time of the steps
@@ -46,7 +48,7 @@ from core.invert.memory import (
     GradientMode,
     activation_bytes_per_chunk,
     available_bytes,
-    choose_gradient_mode,
+    chunks_per_pass,
     freed_memory_kept,
 )
 from core.invert.schedule import LrSchedule
@@ -155,17 +157,23 @@ class InversionJob:
         self.mask_optimizer = (torch.optim.Adam([self.masks.logits],
                                                 lr=settings.mask_learning_rate)
                                if settings.optimise_masks else None)
-        self.gradient_mode = choose_gradient_mode(
+        self.chunks_per_pass = chunks_per_pass(
             settings.gradient_mode, len(self.codes), activation_bytes_per_chunk(generator),
             available_bytes(self.device) if settings.gradient_mode == "auto" else None)
         self.last_losses: dict[str, float] = {}
         self._last_output: torch.Tensor | None = None  # the last step's composite
-        self._images: torch.Tensor | None = None  # per-chunk renders, reused every step
         self._rendered: tuple[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None
 
     def stop(self) -> None:
         """Ask run() to stop within one chunk pass; safe from any thread."""
         self.control.stop()
+
+    @property
+    def gradient_mode(self) -> str:
+        """What the step does: "batched" (all chunks a pass), "per_chunk" or "grouped"."""
+        if self.chunks_per_pass >= len(self.codes):
+            return "batched"
+        return "per_chunk" if self.chunks_per_pass == 1 else "grouped"
 
     @property
     def total_steps(self) -> int:
@@ -217,10 +225,10 @@ class InversionJob:
                 group["lr"] = s.mask_learning_rate * lr / max(s.learning_rate, 1e-12)
         self._zero_grad()
         try:
-            if self.gradient_mode == "batched":
+            if self.chunks_per_pass >= len(self.codes):
                 parts = self._batched_gradients()
             else:
-                parts = self._per_chunk_gradients()
+                parts = self._grouped_gradients()
         except _StepStopped:
             self._zero_grad()  # a partial gradient must not leak into the next step
             raise
@@ -242,21 +250,17 @@ class InversionJob:
         self._last_output = output.detach()
         return parts
 
-    def _per_chunk_gradients(self) -> dict[str, torch.Tensor]:
+    def _grouped_gradients(self) -> dict[str, torch.Tensor]:
         s = self.settings
-        n = len(self.codes)
-        if self._images is None:
-            r = self.generator.img_resolution
-            self._images = torch.empty(n, self.generator.img_channels, r, r,
-                                       device=self.device)
-        images = self._images
+        n, k = len(self.codes), self.chunks_per_pass
+        groups = [range(first, min(first + k, n)) for first in range(0, n, k)]
         self._checkpoint()
-        first = self._render_chunk(0)  # its graph is kept: no second pass for chunk 0
-        images[0] = first[0].detach()
-        with torch.no_grad():
-            for i in range(1, n):
-                self._checkpoint()
-                images[i] = self._render_chunk(i)[0]
+        kept = self._render_chunks(groups[0])  # its graph is kept: no second pass for it
+        self._checkpoint()
+        with torch.no_grad():  # one batched pass: a no-grad forward keeps no activations
+            others = self._render_chunks(range(k, n))
+        images = torch.cat([kept.detach(), others])
+        del others
         chunk, photo = self.masks()
         output = composite(images, chunk, photo, self.target)
         if not output.requires_grad:  # fixed masks: O itself is where backward starts
@@ -269,17 +273,20 @@ class InversionJob:
         total.backward()  # dL/dO, and the masks' whole gradient
         grad_output = output.grad
         weights = chunk.detach()
-        for i in range(n):
-            if i > 0:
-                self._checkpoint()
-                image = self._render_chunk(i)
-            else:
-                image = first
-            surrogate = (image * (grad_output * weights[i])).sum()  # <dL/dO·s_i, G(z_i)>
-            surrogate = surrogate + s.lambda_reg * self.codes_space.regulariser(self.codes[i])
-            surrogate.backward()
-            del image, surrogate
         self._last_output = output.detach()
+        del images, output, total
+        for number, group in enumerate(groups):
+            if number > 0:
+                self._checkpoint()
+                kept = self._render_chunks(group)
+            # dL/dz_i = G's backward of dL/dO·s_i, plus the regulariser's own gradient
+            tensors, grads = [kept], [grad_output * weights[group.start:group.stop]]
+            group_reg = sum(self.codes_space.regulariser(self.codes[i]) for i in group)
+            if isinstance(group_reg, torch.Tensor) and group_reg.requires_grad:
+                tensors.append(group_reg)
+                grads.append(torch.tensor(s.lambda_reg, device=self.device))
+            torch.autograd.backward(tensors, grads)
+            del kept, group_reg, tensors, grads
         return parts
 
     def _objective(self, output: torch.Tensor, chunk: torch.Tensor, reg: torch.Tensor):
@@ -294,10 +301,15 @@ class InversionJob:
             parts["mask"] = mask_term
         return total, {"total": total, **parts}
 
-    def _render_chunk(self, i: int) -> torch.Tensor:
+    def _render_chunks(self, chunks: range) -> torch.Tensor:
+        """Images [len(chunks),C,R,R] of these chunks, in one synthesis pass."""
+        if not chunks:
+            r = self.generator.img_resolution
+            return torch.empty(0, self.generator.img_channels, r, r, device=self.device)
         with self._precision():
-            image = self.codes_space.render([self.codes[i]], force_fp32=self.settings.force_fp32)
-        return image.float()
+            images = self.codes_space.render([self.codes[i] for i in chunks],
+                                             force_fp32=self.settings.force_fp32)
+        return images.float()
 
     def _precision(self):
         if self._autocast_dtype is None:
@@ -319,16 +331,12 @@ class InversionJob:
     def render(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(composite [1,C,R,R], chunk images [n,C,R,R], chunk weights [n,R,R]) right now.
 
-        Rendered once per state of the codes (one chunk at a time in per_chunk mode).
+        Rendered once per state of the codes, all chunks in one pass (without gradients
+        a pass keeps no activations, whatever the gradient mode).
         """
         if self._rendered is not None and self._rendered[0] == self.step:
             return self._rendered[1]
-        if self.gradient_mode == "batched":
-            with self._precision():
-                images = self.codes_space.render(self.codes,
-                                                 force_fp32=self.settings.force_fp32).float()
-        else:
-            images = torch.cat([self._render_chunk(i) for i in range(len(self.codes))])
+        images = self._render_chunks(range(len(self.codes)))
         chunk, photo = self.masks()
         rendered = (composite(images, chunk, photo, self.target), images, chunk[:, 0])
         self._rendered = (self.step, rendered)

@@ -2,8 +2,8 @@
 
 A batched step keeps every chunk's activations for the backward pass at once (about
 3.4 GB per chunk for a 1024² config-f generator on the CPU); the chunk-sequential step
-keeps one chunk's. `choose_gradient_mode` picks between them from
-`activation_bytes_per_chunk` and `available_bytes`.
+keeps one chunk's; in between, chunks go through the gradient passes in groups.
+`chunks_per_pass` sizes the group from `activation_bytes_per_chunk` and `available_bytes`.
 
 `freed_memory_kept()` stops glibc from handing large freed blocks back to the kernel
 while a job runs. Without it every tensor above the mmap threshold is a fresh mmap
@@ -86,17 +86,16 @@ def available_bytes(device: torch.device | str) -> int | None:
     return int(psutil.virtual_memory().available)
 
 
-def choose_gradient_mode(requested: GradientMode, chunks: int, per_chunk_bytes: int,
-                         available: int | None) -> Literal["batched", "per_chunk"]:
-    """The mode asked for, or for "auto": batched when all chunks' activations fit."""
-    if requested != "auto":
-        return requested
-    if chunks <= 1:
-        return "batched"  # one chunk: the same memory, without the extra forward pass
-    if available is None:
-        return "per_chunk"  # unknown memory: the mode whose memory does not grow
-    fits = chunks * per_chunk_bytes * _BATCHED_HEAP_GROWTH <= (1.0 - _HEADROOM) * available
-    return "batched" if fits else "per_chunk"
+def chunks_per_pass(requested: GradientMode, chunks: int, per_chunk_bytes: int,
+                    available: int | None) -> int:
+    """How many chunks one gradient pass batches: all ("batched"), one ("per_chunk"), or
+    for "auto" the most whose activations fit the available memory (at least one)."""
+    if requested == "batched" or chunks <= 1:
+        return max(chunks, 1)  # one chunk: the same memory, without the extra forward pass
+    if requested == "per_chunk" or available is None:
+        return 1  # unknown memory: the pass whose memory does not grow with the chunks
+    fitting = int((1.0 - _HEADROOM) * available // (per_chunk_bytes * _BATCHED_HEAP_GROWTH))
+    return min(max(fitting, 1), chunks)
 
 
 # -- glibc: keep freed memory while a job runs -------------------------------------------

@@ -17,7 +17,7 @@ from core.invert import InversionJob, InversionSettings, Lpips, ReconstructionLo
 from core.invert.memory import (
     activation_bytes_per_chunk,
     available_bytes,
-    choose_gradient_mode,
+    chunks_per_pass,
     freed_memory_kept,
 )
 from core.jobs import JobControl
@@ -93,21 +93,40 @@ def _close(a: torch.Tensor, b: torch.Tensor, rel=1e-4) -> bool:
     return float((a - b).abs().max()) <= rel * float(a.abs().max()) + 1e-12
 
 
+def _memory_for_groups_of(gen, k: int) -> int:
+    """Available bytes for which "auto" runs 3 chunks in groups of k."""
+    per_chunk = activation_bytes_per_chunk(gen)
+    low, high = 1, 10**6 * per_chunk
+    while low < high:  # the least memory that gives groups of k
+        middle = (low + high) // 2
+        if chunks_per_pass("auto", 3, per_chunk, middle) >= k:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
 @pytest.mark.parametrize("space", ["w", "wplus", "s"])
 @pytest.mark.parametrize("optimise_masks", [False, True])
-def test_per_chunk_gradients_equal_the_batched_ones(gen, lpips_random, space, optimise_masks):
+@pytest.mark.parametrize("mode", ["per_chunk", "grouped"])
+def test_chunk_sequential_gradients_equal_the_batched_ones(gen, lpips_random, monkeypatch,
+                                                           space, optimise_masks, mode):
+    """per_chunk: 3 passes of one chunk; grouped ("auto" with memory for 2 chunks): 2 + 1."""
     loss = ReconstructionLoss("lpips+l2", lpips_model=lpips_random)
-    jobs = {mode: _job(gen, loss, mode=mode, space=space, optimise_masks=optimise_masks)
-            for mode in ("batched", "per_chunk")}
-    first = {mode: next(job.run()) for mode, job in jobs.items()}  # one step each
-    batched, per_chunk = jobs["batched"], jobs["per_chunk"]
-    assert per_chunk.gradient_mode == "per_chunk" and batched.gradient_mode == "batched"
+    monkeypatch.setattr(engine, "available_bytes", lambda device: _memory_for_groups_of(gen, 2))
+    jobs = {m: _job(gen, loss, mode=m, space=space, optimise_masks=optimise_masks)
+            for m in ("batched", "per_chunk" if mode == "per_chunk" else "auto")}
+    jobs = dict(zip(("batched", mode), jobs.values(), strict=True))
+    first = {m: next(job.run()) for m, job in jobs.items()}  # one step each
+    batched, per_chunk = jobs["batched"], jobs[mode]
+    assert per_chunk.gradient_mode == mode and batched.gradient_mode == "batched"
+    assert per_chunk.chunks_per_pass == (1 if mode == "per_chunk" else 2)
     for a, b in zip(batched.codes, per_chunk.codes, strict=True):
         assert a.value.grad is not None and float(a.value.grad.abs().max()) > 0
         assert _close(a.value.grad, b.value.grad)
     if optimise_masks:
         assert _close(batched.masks.logits.grad, per_chunk.masks.logits.grad)
-    losses_a, losses_b = first["batched"].losses, first["per_chunk"].losses
+    losses_a, losses_b = first["batched"].losses, first[mode].losses
     assert losses_a.keys() == losses_b.keys() and "reg" in losses_a
     for key in losses_a:
         assert losses_b[key] == pytest.approx(losses_a[key], rel=1e-5, abs=1e-7)
@@ -118,16 +137,17 @@ def test_per_chunk_gradients_equal_the_batched_ones(gen, lpips_random, space, op
         assert _close(a.value, b.value, rel=1e-3)
 
 
-@pytest.mark.parametrize("stop_at", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("stop_at", [1, 2, 3, 4])
 def test_stop_takes_at_most_one_chunk_pass_and_drops_the_step(gen, monkeypatch, stop_at):
-    """3 chunks per chunk: 5 synthesis passes a step (chunk 0 once, the others twice)."""
+    """3 chunks per chunk: 4 synthesis passes a step (chunk 0 with gradients, chunks 1-2
+    together without, then chunk 1 and chunk 2 again with gradients)."""
     loss = ReconstructionLoss("l2")
     straight = _job(gen, loss, mode="per_chunk", optimise_masks=True)
     straight.run_to_end()
 
     control = JobControl()
     job = _job(gen, loss, mode="per_chunk", optimise_masks=True, control=control)
-    stop_call = 5 + stop_at  # during the second step
+    stop_call = 4 + stop_at  # during the second step
     calls = _count_synthesis(gen, monkeypatch,
                              lambda n: control.stop() if n == stop_call else None)
     progress, states = [], {}
@@ -136,7 +156,7 @@ def test_stop_takes_at_most_one_chunk_pass_and_drops_the_step(gen, monkeypatch, 
         states.setdefault(p.step, ([c.value.detach().clone() for c in job.codes],
                                    job.masks.logits.detach().clone()))
     # A stop seen during the last pass lets that step finish; any earlier one drops it.
-    done = 2 if stop_at == 5 else 1
+    done = 2 if stop_at == 4 else 1
     assert len(calls) == stop_call  # no synthesis pass after the one that saw the stop
     assert progress[-1].stopped and job.step == done
     assert not control.stop_requested  # acknowledged
@@ -162,7 +182,7 @@ def test_batched_stop_between_forward_and_backward(gen, monkeypatch):
     assert len(calls) == 2 and progress[-1].stopped and job.step == 1
 
 
-@pytest.mark.parametrize("mode, per_step, final", [("batched", 1, 1), ("per_chunk", 5, 3)])
+@pytest.mark.parametrize("mode, per_step, final", [("batched", 1, 1), ("per_chunk", 4, 1)])
 def test_preview_is_the_steps_composite_not_another_render(gen, monkeypatch, mode, per_step,
                                                            final):
     job = _job(gen, ReconstructionLoss("l2"), mode=mode, steps=4)
@@ -190,17 +210,19 @@ def test_seconds_include_the_preview(gen, monkeypatch):
 
 def test_auto_mode_follows_the_available_memory(gen, monkeypatch):
     per_chunk = activation_bytes_per_chunk(gen)
-    assert choose_gradient_mode("auto", 3, per_chunk, 2 * per_chunk) == "per_chunk"
-    assert choose_gradient_mode("auto", 3, per_chunk, 10 * per_chunk) == "batched"
-    assert choose_gradient_mode("auto", 3, per_chunk, None) == "per_chunk"
-    assert choose_gradient_mode("auto", 1, per_chunk, 0) == "batched"
-    assert choose_gradient_mode("batched", 3, per_chunk, 0) == "batched"
-    assert choose_gradient_mode("per_chunk", 3, per_chunk, 10**15) == "per_chunk"
+    # a pass of k chunks needs k·per_chunk·1.5 (heap growth) within 70 % of what is free
+    assert chunks_per_pass("auto", 3, per_chunk, 2 * per_chunk) == 1
+    assert chunks_per_pass("auto", 3, per_chunk, 5 * per_chunk) == 2
+    assert chunks_per_pass("auto", 5, per_chunk, 9 * per_chunk) == 4
+    assert chunks_per_pass("auto", 3, per_chunk, 10 * per_chunk) == 3
+    assert chunks_per_pass("auto", 3, per_chunk, None) == 1
+    assert chunks_per_pass("auto", 1, per_chunk, 0) == 1
+    assert chunks_per_pass("batched", 3, per_chunk, 0) == 3
+    assert chunks_per_pass("per_chunk", 3, per_chunk, 10**15) == 1
     loss = ReconstructionLoss("l2")
-    monkeypatch.setattr(engine, "available_bytes", lambda device: 2 * per_chunk)
-    assert _job(gen, loss, mode="auto").gradient_mode == "per_chunk"
-    monkeypatch.setattr(engine, "available_bytes", lambda device: 100 * per_chunk)
-    assert _job(gen, loss, mode="auto").gradient_mode == "batched"
+    for available, mode in [(2, "per_chunk"), (5, "grouped"), (100, "batched")]:
+        monkeypatch.setattr(engine, "available_bytes", lambda device, a=available: a * per_chunk)
+        assert _job(gen, loss, mode="auto").gradient_mode == mode
 
 
 @pytest.mark.parametrize("name", ["ada_tiny.pkl", "ada_tiny64_w512.pkl"])
