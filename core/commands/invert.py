@@ -22,6 +22,8 @@ from core.commands.common import (
 from core.device import describe_device
 from core.errors import InvalidInputError
 from core.invert import COVERAGES, LOSS_KINDS, InversionSettings
+from core.invert.engine import AUTOCASTS
+from core.invert.memory import GRADIENT_MODES
 from core.latents import SPACES
 from core.project import save_project
 from core.segment.mask_io import load_mask
@@ -59,6 +61,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pti-steps", type=int, default=0, metavar="N",
                    help="pivotal tuning of the generator around the codes afterwards (PTI "
                    "uses about 350); stored in the project")
+    p.add_argument("--gradient-mode", choices=GRADIENT_MODES, default="auto",
+                   help="batched: all chunks in one pass (fastest, most memory); per_chunk: "
+                   "one chunk at a time (least memory, slower); auto (default): as many "
+                   "chunks a pass as the free memory holds. Same result either way")
+    p.add_argument("--autocast", choices=AUTOCASTS, default="off",
+                   help="mixed precision for the generator: bf16 (CPU or GPU) or fp16 (GPU): "
+                   "less memory and time, a slightly different result (default off)")
     add_init_arguments(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-align", action="store_true",
@@ -93,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
         doc.add_chunk(mask, name=name)
     settings = InversionSettings(space=args.space, steps=args.steps, lambda_reg=args.lambda_reg,
                                  coverage=args.coverage, optimise_masks=args.optimise_masks,
-                                 seed=args.seed)
+                                 seed=args.seed, gradient_mode=args.gradient_mode,
+                                 autocast=args.autocast)
     outcome = run_workflow(invert(models, doc, settings, loss_kind=args.loss,
                                   pti_steps=args.pti_steps, faces=opened.face_found,
                                   init=args.init, control=control))

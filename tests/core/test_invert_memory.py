@@ -284,3 +284,37 @@ def test_mixed_precision_settings(gen):
     assert float((exact_result.output - mixed_result.output).abs().mean()) < 0.05
     assert isinstance(mixed_result.codes[0], ChunkCode)
     assert mixed_result.codes[0].value.dtype == torch.float32
+
+
+@pytest.mark.parametrize("mode, autocast, per_pass", [("per_chunk", "bf16", 1),
+                                                      ("batched", "off", 2)])
+def test_cli_options_reach_the_engine(tmp_path, monkeypatch, capsys, mode, autocast, per_pass):
+    from PIL import Image
+
+    from semedit_gui.launcher import main as semedit
+
+    seen = []
+    real_run = InversionJob.run
+
+    def recording_run(job):
+        seen.append((job.settings.gradient_mode, job.settings.autocast, job.chunks_per_pass))
+        return real_run(job)
+
+    monkeypatch.setattr(InversionJob, "run", recording_run)
+    photo = tmp_path / "photo.png"
+    Image.fromarray((torch.rand(48, 48, 3) * 255).byte().numpy()).save(photo)
+    masks = []
+    for name, cols in (("left.png", slice(0, 16)), ("right.png", slice(16, 32))):
+        mask = torch.zeros(32, 32, dtype=torch.uint8)
+        mask[:, cols] = 255
+        Image.fromarray(mask.numpy()).save(tmp_path / name)
+        masks += ["--mask", str(tmp_path / name)]
+    code = semedit(["invert", str(photo), "--generator", str(DATA / "ada_tiny.pkl"), *masks,
+                    "--no-align", "--loss", "l2", "--steps", "2", "--gradient-mode", mode,
+                    "--autocast", autocast, "-o", str(tmp_path / "p.semedit")])
+    assert code == 0, capsys.readouterr().err
+    assert seen and seen[0] == (mode, autocast, per_pass)
+    with pytest.raises(SystemExit):
+        semedit(["invert", str(photo), "--generator", str(DATA / "ada_tiny.pkl"), *masks,
+                 "--gradient-mode", "sometimes", "-o", str(tmp_path / "q.semedit")])
+    assert "invalid choice: 'sometimes'" in capsys.readouterr().err
