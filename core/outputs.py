@@ -21,6 +21,7 @@ from core.errors import InvalidInputError
 class OutputGuard:
     def __init__(self, inputs: Iterable[str | Path | None] = ()):
         self._inputs: list[tuple[Path, tuple[int, int] | None]] = []
+        self._outputs: dict[Path, str] = {}  # resolved path -> the option that writes it
         for path in inputs:
             if path is not None:
                 self.add_input(path)
@@ -38,6 +39,7 @@ class OutputGuard:
             raise InvalidInputError(
                 f"{option} {path} is the input file {clash}; SemEdit never writes over its "
                 "inputs. Choose another file name.")
+        self._claim(path, option)
         if path.is_dir():
             raise InvalidInputError(f"{option} {path} is a folder; give a file name.")
         folder = path.parent if str(path.parent) else Path(".")
@@ -62,6 +64,15 @@ class OutputGuard:
                     f"{option} {folder} would write {name} over the input file {clash}; "
                     "SemEdit never writes over its inputs. Choose another folder.")
         return folder
+
+    def _claim(self, path: Path, option: str) -> None:
+        """Two options of one command must not write the same file."""
+        resolved = _resolved(path)
+        other = self._outputs.get(resolved)
+        if other is not None and other != option:
+            raise InvalidInputError(f"{option} and {other} name the same file {path}; give "
+                                    "each its own name.")
+        self._outputs[resolved] = option
 
     def _clash(self, path: Path) -> Path | None:
         identity = _identity(path)

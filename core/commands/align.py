@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from core.commands.common import control_of, models_for, no_bar, run_workflow, write_json
+from core.commands.common import (
+    control_of,
+    models_for,
+    no_bar,
+    output_guard,
+    run_workflow,
+    write_json,
+)
 from core.imageio import save_image
 from core.workflows import open_photo
 
@@ -28,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    guard = output_guard(args)
+    guard.check(args.output, option="-o")
+    guard.check(args.transform, option="--transform")
     opened = run_workflow(open_photo(models_for(args), args.photo, align=not args.no_align,
                                      face_index=args.face, size=args.size,
                                      control=control_of(args)), bars=no_bar)

@@ -18,6 +18,7 @@ from core.jobs import JobControl
 from core.models import ModelStore
 from core.models.loaded import LoadedModels, ModelChoice
 from core.models.validation import open_model_store
+from core.outputs import OutputGuard
 from core.workflows import Progress
 
 R = TypeVar("R")
@@ -113,8 +114,37 @@ def note(text: str, *, stderr: bool = False) -> None:
     print(f"semedit: note: {text}", file=sys.stderr if stderr else sys.stdout, flush=True)
 
 
+# The argparse destinations that name files a command reads (model ids are no files and
+# drop out by `is_file`); lists hold several (`--mask`, the photos of `eval`/`batch`).
+INPUT_ARGUMENTS = ("image", "photo", "identity_photo", "hair_photo", "mask", "hair_mask_a",
+                   "hair_mask_b", "project", "generator", "encoder", "sam", "vgg", "latents",
+                   "file", "photos")
+
+
+def output_guard(args: argparse.Namespace, *more_inputs: str | Path | None) -> OutputGuard:
+    """The one output guard of a command: every file among its arguments (and
+    `more_inputs`) is an input, never to be written over."""
+    guard = OutputGuard()
+    for name in INPUT_ARGUMENTS:
+        value = getattr(args, name, None)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, (str, Path)) and _is_file(Path(item).expanduser()):
+                guard.add_input(item)
+    for item in more_inputs:
+        if item is not None:
+            guard.add_input(item)
+    return guard
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def write_json(path: str | Path, data: dict) -> Path:
-    """Write JSON atomically (temp file + rename)."""
+    """Write JSON atomically (temp file + rename); the command's guard has checked `path`."""
     path = Path(path)
     if not path.parent.is_dir():
         raise SemeditError(f"Cannot write {path}: the folder {path.parent} does not exist.")

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from core.commands.common import (
     add_device_argument,
     add_models_dir_argument,
     control_of,
     models_for,
+    output_guard,
     run_workflow,
 )
 from core.edit.directions import Direction
@@ -131,7 +133,13 @@ def run(args: argparse.Namespace) -> int:
                                           description=args.description)
         print(json.dumps({"renamed": _describe(d)}))
     elif args.action == "export":
-        path = models.directions().export(args.name, args.output)
+        target = Path(args.output)
+        if target.suffix.lower() != ".npz":  # as the library names it
+            target = target.with_name(target.name + ".npz")
+        guard = output_guard(args)
+        guard.check(target, option="-o")
+        guard.check(target.with_suffix(".json"), option="-o (its .json)")
+        path = models.directions().export(args.name, target)
         print(json.dumps({"exported": args.name, "file": str(path)}))
     elif args.pack_action == "list":
         print(json.dumps([_describe_offer(o) for o in direction_packs(models)], indent=2))

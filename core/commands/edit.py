@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 
 from core.commands import project_output
 from core.edit.scheduler import MODES
@@ -58,8 +57,6 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--full-photo pastes a face back into the photo; it does not "
                                 f"apply to --mode {args.mode}.")
     doc, models = project_output.open_project(args)
-    if args.save:
-        project_output.refuse_to_overwrite_original(Path(args.save), doc.photo_bytes)
     edits = apply_edit_plan(models, doc, args.plan)
     project_output.write_output(args, models, doc, mode=args.mode, edits=edits.applied,
                                 with_seconds=True)

@@ -17,11 +17,12 @@ from core.commands.common import (
     add_models_dir_argument,
     control_of,
     models_for,
+    output_guard,
     run_workflow,
 )
 from core.errors import InvalidInputError
 from core.invert import LOSS_KINDS
-from core.workflows.eval import METHODS, EvalSettings, evaluate
+from core.workflows.eval import MARKDOWN, METHODS, SUMMARY, TABLE, EvalSettings, evaluate
 
 # The formats `semedit eval DIR` picks up from a folder (a file named directly is tried
 # whatever its suffix).
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise InvalidInputError(f"{out} is a file; -o takes a folder for the tables.")
+    output_guard(args, *photos).check_folder(out, (TABLE, SUMMARY, MARKDOWN), option="-o")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:

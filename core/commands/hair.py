@@ -22,11 +22,11 @@ from core.commands.common import (
     control_of,
     models_for,
     note,
+    output_guard,
     run_workflow,
     write_json,
 )
-from core.errors import ImageError, InvalidInputError, JobCancelled
-from core.fileio import same_file
+from core.errors import JobCancelled
 from core.hair import HairTransferSettings
 from core.imageio import Photo, load_photo, save_image
 from core.invert import LOSS_KINDS
@@ -88,13 +88,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    guard = output_guard(args)
+    for option, value in (("-o", args.output), ("--save", args.save),
+                          ("--metrics", args.metrics)):
+        if value is not None:
+            guard.check(value, option=option)
     photo_a, photo_b = load_photo(args.identity_photo), load_photo(args.hair_photo)
-    _check_outputs(args, [photo_a.path, photo_b.path])
     settings = HairTransferSettings(space=args.space, loss=args.loss, inversion_steps=args.steps,
                                     refine_steps=args.refine_steps,
                                     pose_match=not args.no_pose_match,
                                     lighting=not args.no_lighting, seed=args.seed)
     models = models_for(args)
+    guard.add_input(models.generator_file())
     size = models.generator().img_resolution
     models.lpips_for(args.loss)  # a missing VGG is said before the slow steps
     try:
@@ -138,21 +143,6 @@ def _transfer(args: argparse.Namespace, models: LoadedModels, photo_a: Photo, ph
                         if p.stage == "pose_directions" else "Hair transfer"),
         detail=lambda p: (f"{p.step}/{p.total} faces" if p.stage == "pose_directions"
                           else f"{p.label} {p.step}/{p.total}"))
-
-
-def _check_outputs(args: argparse.Namespace, originals: list[Path]) -> None:
-    """Before any work: never write over either photo, and every folder must exist."""
-    for option, value in (("-o", args.output), ("--save", args.save),
-                          ("--metrics", args.metrics)):
-        if value is None:
-            continue
-        path = Path(value)
-        if any(same_file(path, original) for original in originals):
-            raise ImageError(f"{path} is one of the photos being used; SemEdit never "
-                             f"overwrites it. Choose another file name for {option}.")
-        if not path.parent.is_dir():
-            raise InvalidInputError(f"Cannot write {path}: the folder {path.parent} does not "
-                                    "exist.")
 
 
 def _mask(path: str | None, size: int) -> np.ndarray | None:

@@ -16,6 +16,7 @@ from core.commands.common import (
     models_for,
     no_bar,
     note,
+    output_guard,
     run_workflow,
     write_json,
 )
@@ -25,7 +26,7 @@ from core.invert import COVERAGES, LOSS_KINDS, InversionSettings
 from core.invert.engine import AUTOCASTS
 from core.invert.memory import GRADIENT_MODES
 from core.latents import SPACES
-from core.project import save_project
+from core.project import DEFAULT_LIMITS, save_project
 from core.segment.mask_io import load_mask
 from core.workflows import apply_inversion, auto_chunks, invert, open_photo
 
@@ -86,7 +87,15 @@ def run(args: argparse.Namespace) -> int:
     if args.chunks == "auto" and args.no_align:
         raise InvalidInputError("--chunks auto places chunks on an aligned face; leave out "
                                 "--no-align (or paint --mask files).")
+    if len(args.mask) > DEFAULT_LIMITS.chunks:  # never write a project that cannot be opened
+        raise InvalidInputError(f"{len(args.mask)} --mask files make {len(args.mask)} chunks; "
+                                f"a project holds at most {DEFAULT_LIMITS.chunks}.")
+    guard = output_guard(args)
+    guard.check(args.output, option="-o")
+    if args.metrics:
+        guard.check(args.metrics, option="--metrics")
     models, control = models_for(args), control_of(args)
+    guard.add_input(models.generator_file())
     models.lpips_for(args.loss)  # a missing VGG is said before the slow steps
     opened = run_workflow(open_photo(models, args.image, align=not args.no_align,
                                      face_index=args.face, control=control), bars=no_bar)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
+
+import numpy as np
 
 from core.commands.common import (
     add_device_argument,
@@ -15,10 +16,13 @@ from core.commands.common import (
     no_bar,
     note,
     open_store,
+    output_guard,
     run_workflow,
 )
-from core.errors import ImageError, InvalidInputError
+from core.errors import ImageError, InvalidInputError, SemeditError
+from core.imageio import decode_photo, load_photo
 from core.models.loaded import LoadedModels
+from core.outputs import OutputGuard
 from core.project import Document, load_project
 from core.workflows import export
 from core.workflows.project_generator import find_project_generator
@@ -42,7 +46,7 @@ def open_project(args: argparse.Namespace) -> tuple[Document, LoadedModels]:
     """The project and a model provider with the generator it was made with, found by
     content (`core.workflows.project_generator`)."""
     doc = load_project(args.project)
-    refuse_to_overwrite_original(Path(args.output), doc.photo_bytes)
+    guard = guard_outputs(args, doc, ("-o", args.output), ("--save", getattr(args, "save", None)))
     found = find_project_generator(open_store(getattr(args, "models_dir", None)), doc,
                                    args.generator, force=args.force_generator)
     if found.warning:
@@ -51,6 +55,10 @@ def open_project(args: argparse.Namespace) -> tuple[Document, LoadedModels]:
         # memory, and in a project written with --save) now names the forced file.
         doc.generator_id, doc.generator_sha256 = None, found.sha256
         doc.generator_name, doc.generator_path = found.path.name, str(found.path.resolve())
+    guard.add_input(found.path)
+    guard.check(args.output, option="-o")  # not the generator file either
+    if getattr(args, "save", None):
+        guard.check(args.save, option="--save")
     models = models_for(args, generator=str(found.path))
     generator = models.generator()
     if not found.warning and doc.generator_sha256 \
@@ -73,10 +81,28 @@ def write_output(args: argparse.Namespace, models: LoadedModels, doc: Document, 
     print(json.dumps({"output": args.output, "size": list(exported.size), **report}))
 
 
-def refuse_to_overwrite_original(output: Path, photo_bytes: bytes | None) -> None:
-    """The project does not know where its photo lives, so compare contents instead."""
-    if photo_bytes is None or not output.is_file() or output.stat().st_size != len(photo_bytes):
-        return
-    if hashlib.sha256(output.read_bytes()).digest() == hashlib.sha256(photo_bytes).digest():
-        raise ImageError(f"{output} is the project's original photo; SemEdit never overwrites "
-                         "it. Choose another file name.")
+def guard_outputs(args: argparse.Namespace, doc: Document,
+                  *options: tuple[str, str | None]) -> OutputGuard:
+    """The command's output guard, checked for `options` ((flag, path) pairs) before any
+    work. The project does not know where its photo lives, so an existing output whose
+    pixels are the photo's counts as the photo (its metadata may have changed since)."""
+    guard = output_guard(args)
+    for option, value in options:
+        if value is None:
+            continue
+        path = guard.check(value, option=option)
+        if doc.photo_bytes is not None and _holds_photo(path, doc):
+            raise ImageError(f"{option} {path} is the project's original photo; SemEdit "
+                             "never overwrites it. Choose another file name.")
+    return guard
+
+
+def _holds_photo(path: Path, doc: Document) -> bool:
+    try:
+        if not path.is_file():
+            return False
+        existing = load_photo(path)
+    except (OSError, SemeditError):
+        return False  # not an image SemEdit reads: not the photo
+    photo = decode_photo(doc.photo_bytes, doc.photo_name or "photo")
+    return existing.rgb.shape == photo.rgb.shape and np.array_equal(existing.rgb, photo.rgb)

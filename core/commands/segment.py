@@ -20,11 +20,13 @@ from core.commands.common import (
     models_for,
     no_bar,
     note,
+    output_guard,
     run_workflow,
 )
 from core.errors import InvalidInputError
 from core.face.align import AlignTransform
 from core.imageio import load_photo
+from core.segment.face_chunks import CHUNK_ORDER
 from core.segment.mask_io import save_mask
 from core.workflows import auto_chunks, open_photo, sam_mask
 
@@ -70,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.suffix.lower() != ".png":
         raise InvalidInputError(f"The mask is written as PNG; {output.name} does not end in .png.")
+    guard = output_guard(args)
+    guard.check(output, option="-o")
     models, control = models_for(args), control_of(args)
     photo = load_photo(args.image)
     if args.align is not None:
@@ -103,13 +107,22 @@ def _run_face_chunks(args: argparse.Namespace) -> int:
     folder = Path(args.output)
     if folder.exists() and not folder.is_dir():
         raise InvalidInputError(f"With --face-chunks, -o names a folder; {folder} is a file.")
+    guard = output_guard(args)
+    names = [f"{name}.png" for name in CHUNK_ORDER]
+    if folder.is_dir():
+        guard.check_folder(folder, names, option="-o")
     models, control = models_for(args), control_of(args)
     doc = run_workflow(open_photo(models, args.image, size=args.align or 1024,
                                   face_index=args.face, control=control), bars=no_bar).document
     chunks = run_workflow(auto_chunks(models, doc, control=control), bars=no_bar)
     for text in chunks.notes:
         note(text)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InvalidInputError(f"Cannot create the folder {folder}: "
+                                f"{error.strerror or error}.") from error
+    guard.check_folder(folder, [f"{name}.png" for name in chunks.masks], option="-o")
     written = [str(save_mask(folder / f"{name}.png", mask, bits=args.bits))
                for name, mask in chunks.masks.items()]
     print(json.dumps({"output": written, "method": chunks.method, "notes": chunks.notes}))

@@ -146,7 +146,7 @@ def test_clear_messages(photos, tmp_path, capsys):
         (["hair", a, b, *FAST, "--hair-mask-a", photos / "ma.png", "--hair-mask-b",
           photos / "mb.png", "-o", tmp_path / "o.png"],
          "LPIPS needs the VGG16 ImageNet weights"),
-        (["hair", a, b, *FAST, "-o", a], "never overwrites"),
+        (["hair", a, b, *FAST, "-o", a], "never writes over its inputs"),
         (["hair", a, b, *FAST, "-o", tmp_path / "missing" / "o.png"], "does not exist"),
     ]
     for argv, message in cases:
