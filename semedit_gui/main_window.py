@@ -83,6 +83,8 @@ class MainWindow(QMainWindow):
         fp32 = lambda: self.settings.precision == "fp32"  # noqa: E731
         self.inversion = InversionController(self.jobs, self.documents, force_fp32=fp32,
                                              model_choice=lambda: self.settings.model_choice(),
+                                             engine_settings=lambda: (
+                                                 self.settings.inversion_engine_settings()),
                                              parent=self)
         self.hair = HairController(self.jobs, self.documents, force_fp32=fp32, parent=self)
         self.selection = SelectionController(self.jobs, self.documents, self)

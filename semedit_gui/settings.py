@@ -15,6 +15,8 @@ from pathlib import Path
 
 from core.device import DEVICE_CHOICES
 from core.fileio import write_atomically
+from core.invert.engine import AUTOCASTS
+from core.invert.memory import GRADIENT_MODES
 from core.latents import SPACES
 from core.models.loaded import ModelChoice
 from core.paths import semedit_home
@@ -33,6 +35,8 @@ class AppSettings:
     default_steps: int = 300
     default_space: str = "wplus"
     lambda_reg: float = 1.0
+    inversion_memory: str = "auto"  # InversionSettings.gradient_mode: auto/batched/per_chunk
+    mixed_precision: str = "off"  # InversionSettings.autocast: off/bf16/fp16
     models_dir: str = ""  # "" = $SEMEDIT_HOME/models
     generator: str = ""  # manifest id or file path; "" = the default generator
     sam: str = ""
@@ -49,6 +53,10 @@ class AppSettings:
         """Precision of renders (preview, export): True forces fp32; None renders as the
         project was inverted ("auto")."""
         return True if self.precision == "fp32" else None
+
+    def inversion_engine_settings(self) -> dict[str, str]:
+        """The InversionSettings fields these preferences set."""
+        return {"gradient_mode": self.inversion_memory, "autocast": self.mixed_precision}
 
     # ----------------------------------------------------------------- files
 
@@ -112,7 +120,8 @@ class AppSettings:
 def _problem(name: str, value: object) -> str | None:
     """Why `value` cannot be setting `name` (None when it can)."""
     choices = {"device": DEVICE_CHOICES, "precision": PRECISIONS, "theme": THEMES,
-               "default_space": SPACES}
+               "default_space": SPACES, "inversion_memory": GRADIENT_MODES,
+               "mixed_precision": AUTOCASTS}
     if name in choices:
         return None if value in choices[name] else f"{value!r} is not one of {choices[name]}"
     if name in ("default_steps", "autosave_seconds"):

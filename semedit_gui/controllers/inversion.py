@@ -50,12 +50,14 @@ class InversionController(QObject):
 
     def __init__(self, registry: JobRegistry, documents: DocumentController, *,
                  force_fp32: Callable[[], bool] = lambda: False,
+                 engine_settings: Callable[[], dict[str, str]] = dict,
                  model_choice: Callable[[], ModelChoice] | None = None,
                  parent: QObject | None = None):
         super().__init__(parent)
         self.registry = registry
         self.documents = documents
         self._force_fp32 = force_fp32
+        self._engine_settings = engine_settings  # the Preferences' gradient mode, autocast
         self._model_choice = model_choice
         self.encoder_benefit = ENCODER_BENEFIT
         self._state = "idle"
@@ -85,7 +87,7 @@ class InversionController(QObject):
             return None
         if resume and not session.inverted:
             resume = False
-        settings = replace(settings, force_fp32=self._force_fp32())
+        settings = replace(settings, force_fp32=self._force_fp32(), **self._engine_settings())
         if not resume:
             self.steps_done, self.losses = 0, []
         self._offset = self.steps_done
@@ -120,7 +122,8 @@ class InversionController(QObject):
             size = session.doc.resolution
             session.chunk_set.add(np.ones((size, size), np.float32), name="all",
                                   label="Whole-image chunk")
-        settings = replace(settings, steps=0, force_fp32=self._force_fp32())
+        settings = replace(settings, steps=0, force_fp32=self._force_fp32(),
+                           **self._engine_settings())
         self.steps_done, self.losses, self._offset, self._total = 0, [], 0, 0
         chunks = list(session.doc.chunks)
         self.started.emit(0, False)

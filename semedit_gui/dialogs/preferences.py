@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 
 from core.device import DEVICE_CHOICES
 from core.errors import SemeditError
+from core.invert.engine import AUTOCASTS
+from core.invert.memory import GRADIENT_MODES
 from core.models import Manifest, ManifestError, load_manifest, models_dir
 from core.models.store import read_user_models
 from semedit_gui.settings import PRECISIONS, SPACES, THEMES, AppSettings
@@ -39,6 +41,24 @@ MODEL_KINDS = {
 }
 SPACE_LABELS = {"w": "W", "wplus": "W+", "s": "S (StyleSpace)"}
 PRECISION_LABELS = {"auto": "auto (half precision where safe on CUDA)", "fp32": "fp32 (full)"}
+INVERSION_MEMORY_LABELS = {
+    "auto": "automatic",
+    "batched": "all chunks at once (fastest, most memory)",
+    "per_chunk": "one chunk at a time (least memory)",
+}
+INVERSION_MEMORY_TIP = (
+    "How many chunks an inversion step computes at once. All at once keeps every chunk's "
+    "intermediate images in memory (about 5 GB per chunk for a 1024² generator on the "
+    "CPU); one at a time keeps one chunk's (about 6-7 GB in all, whatever the chunk count) "
+    "but computes each chunk's image once more, so a step takes longer. Automatic puts as "
+    "many chunks in a pass as the free memory holds. The result is the same either way.")
+MIXED_PRECISION_LABELS = {"off": "off", "bf16": "bf16", "fp16": "fp16 (GPU only)"}
+MIXED_PRECISION_TIP = (
+    "Runs the generator in 16-bit floats during inversion: bf16 (CPU and recent GPUs) or "
+    "fp16 (GPU only). Needs about half the memory and less time (1024², 3 chunks, CPU: "
+    "3.8 instead of 6.4 GB, 30 % faster), but the result differs slightly from full "
+    "precision (about 5 % higher reconstruction error in a test). Off gives the exact "
+    "result.")
 _ERROR_STYLE = "color: #c62828;"
 _MAX_STEPS = 100_000
 _MAX_AUTOSAVE_S = 86_400
@@ -82,6 +102,8 @@ class PreferencesDialog(QDialog):
             default_steps=self.steps_spin.value(),
             default_space=self.space_combo.currentData(),
             lambda_reg=self.lambda_spin.value(),
+            inversion_memory=self.inversion_memory_combo.currentData(),
+            mixed_precision=self.mixed_precision_combo.currentData(),
             models_dir=self.models_dir_edit.text().strip(),
             generator=self._model_text("generator"),
             sam=self._model_text("sam"),
@@ -143,6 +165,18 @@ class PreferencesDialog(QDialog):
         self.lambda_spin.setDecimals(3)
         self.lambda_spin.setSingleStep(0.1)
         form.addRow("λ_reg (latent regularisation):", self.lambda_spin)
+
+        self.inversion_memory_combo = QComboBox(self)
+        for mode in GRADIENT_MODES:
+            self.inversion_memory_combo.addItem(INVERSION_MEMORY_LABELS[mode], mode)
+        self.inversion_memory_combo.setToolTip(INVERSION_MEMORY_TIP)
+        form.addRow("Inversion memory:", self.inversion_memory_combo)
+
+        self.mixed_precision_combo = QComboBox(self)
+        for choice in AUTOCASTS:
+            self.mixed_precision_combo.addItem(MIXED_PRECISION_LABELS[choice], choice)
+        self.mixed_precision_combo.setToolTip(MIXED_PRECISION_TIP)
+        form.addRow("Mixed precision:", self.mixed_precision_combo)
 
         folder_row = QHBoxLayout()
         self.models_dir_edit = QLineEdit(self)
@@ -212,6 +246,8 @@ class PreferencesDialog(QDialog):
         self.steps_spin.setValue(settings.default_steps)
         _select_data(self.space_combo, settings.default_space)
         self.lambda_spin.setValue(settings.lambda_reg)
+        _select_data(self.inversion_memory_combo, settings.inversion_memory)
+        _select_data(self.mixed_precision_combo, settings.mixed_precision)
         self.models_dir_edit.setText(settings.models_dir)
         for kind, combo in self.model_combos.items():
             combo.setEditText(getattr(settings, kind))
