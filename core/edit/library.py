@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.checkpoint_files import read_npz_bytes
 from core.edit.direction_io import (
     MAX_DIRECTION_FILE_BYTES,
     import_direction_file,
@@ -46,7 +47,7 @@ from core.edit.ganspace import (
 )
 from core.edit.supervised import DEFAULT_LABELS, SupervisedDirectionJob
 from core.errors import CheckpointError, InvalidInputError, JobCancelled, SemeditError
-from core.fileio import write_atomically
+from core.fileio import FileReadError, read_regular_file, write_atomically
 from core.jobs import JobControl
 from core.latents.codes import CodeSpace
 from core.paths import semedit_home
@@ -110,9 +111,10 @@ def load_directions(path: Path) -> tuple[list[Direction], dict[str, Any]]:
     """(directions, meta) saved by `save_directions`; CheckpointError when anything is off."""
     path = Path(path)
     try:
-        data = path.read_bytes()
-        sidecar = json.loads(_sidecar(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = read_regular_file(path, MAX_DIRECTION_FILE_BYTES, what="direction file")
+        sidecar = json.loads(read_regular_file(_sidecar(path), MAX_DIRECTION_FILE_BYTES,
+                                               what="direction list").decode("utf-8"))
+    except (OSError, FileReadError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(path, f"the direction file cannot be read ({exc})") from exc
     if (not isinstance(sidecar, dict) or sidecar.get("format") != FILE_FORMAT
             or sidecar.get("version") != FILE_VERSION):
@@ -124,18 +126,18 @@ def load_directions(path: Path) -> tuple[list[Direction], dict[str, Any]]:
     if not isinstance(entries, list) or not isinstance(meta, dict):
         raise CheckpointError(path, "the sidecar has no direction list")
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-            directions = []
-            for entry in entries:
-                vector = arrays[entry["array"]]
-                if vector.dtype != np.float32:
-                    raise ValueError(f"{entry['array']} is {vector.dtype}, not float32")
-                layers = entry["layers"]
-                directions.append(Direction(
-                    entry["name"], entry["space"], vector, entry["scale"],
-                    layers=tuple(layers) if layers is not None else None,
-                    source=entry["source"], description=entry["description"],
-                    title=entry.get("title", "")))
+        arrays = read_npz_bytes(data, limit=MAX_DIRECTION_FILE_BYTES, kinds="f")
+        directions = []
+        for entry in entries:
+            vector = arrays[entry["array"]]
+            if vector.dtype != np.float32:
+                raise ValueError(f"{entry['array']} is {vector.dtype}, not float32")
+            layers = entry["layers"]
+            directions.append(Direction(
+                entry["name"], entry["space"], vector, entry["scale"],
+                layers=tuple(layers) if layers is not None else None,
+                source=entry["source"], description=entry["description"],
+                title=entry.get("title", "")))
     except (SemeditError, OSError, ValueError, KeyError, TypeError, EOFError) as exc:
         raise CheckpointError(path, f"the direction file is damaged ({exc})") from exc
     return directions, meta

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import time
-import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.checkpoint_files import read_array_file
 from core.edit.directions import Direction, slider_scale, unit
 from core.edit.labels import LABELS, face_measurements
 from core.errors import CheckpointError, InvalidInputError
@@ -166,19 +166,24 @@ def load_labelled_latents(path: str | Path, *, w_dim: int | None = None
     return w.astype(np.float32), labels.astype(np.float64)
 
 
+# Labelled latents for `directions fit`: 1 GiB holds half a million 512-float latents.
+MAX_LATENTS_FILE_BYTES = 1 << 30
+
+
 def _read_labelled_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
-        with np.load(path, allow_pickle=False) as data:
-            keys = set(data.files)
-            key = "w" if "w" in keys else "latents" if "latents" in keys else None
-            if key is None or "labels" not in keys:
-                raise CheckpointError(path, "the .npz needs arrays 'w' (or 'latents') and "
-                                            f"'labels'; it has {sorted(keys)}")
-            w, labels = data[key], data["labels"]
-    except CheckpointError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise CheckpointError(path, f"the file is not a readable .npz ({exc})") from exc
+        data = read_array_file(path, limit=MAX_LATENTS_FILE_BYTES)
+    except CheckpointError as exc:
+        raise CheckpointError(path, f"the file is not a readable .npz ({exc.reason})") from exc
+    if not isinstance(data, dict):
+        raise CheckpointError(path, "the file is a single .npy array; give an .npz with "
+                                    "arrays 'w' (or 'latents') and 'labels'")
+    keys = set(data)
+    key = "w" if "w" in keys else "latents" if "latents" in keys else None
+    if key is None or "labels" not in keys:
+        raise CheckpointError(path, "the .npz needs arrays 'w' (or 'latents') and "
+                                    f"'labels'; it has {sorted(keys)}")
+    w, labels = data[key], data["labels"]
     for array in (w, labels):
         if array.dtype.kind not in "biuf":
             raise CheckpointError(path, f"the arrays must hold numbers, not {array.dtype}")

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.checkpoint_files import load_torch_file
 from core.errors import CheckpointError, InvalidInputError, ModelMissingError
 
 LossKind = Literal["lpips", "l2", "lpips+l2"]
@@ -36,12 +37,12 @@ def to_loss_resolution(images: torch.Tensor) -> torch.Tensor:
 def read_vgg16_features(path: str | Path) -> dict[str, torch.Tensor]:
     """The `features.N.weight/bias` tensors of a torchvision VGG16 file, read safely."""
     path = Path(path)
+    if not path.exists():
+        raise ModelMissingError(VGG_MISSING)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError as exc:
-        raise ModelMissingError(VGG_MISSING) from exc
-    except Exception as exc:  # torch raises several types for truncated or hostile files
-        raise CheckpointError(path, f"not a readable VGG16 weights file ({exc})") from exc
+        state = load_torch_file(path, map_location="cpu")
+    except CheckpointError as exc:  # its reason leaves out torch's advice
+        raise CheckpointError(path, f"not a readable VGG16 weights file ({exc.reason})") from exc
     if not isinstance(state, dict):
         raise CheckpointError(path, "not a VGG16 state dict")
     features = {k: v for k, v in state.items()

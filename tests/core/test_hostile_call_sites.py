@@ -21,9 +21,6 @@ READERS = {
 
 PENDING = {
     # (file, decoder): files whose owners still have to route them through a reader
-    ("core/edit/library.py", "np.load"),  # -> checkpoint_files.read_npz_bytes
-    ("core/edit/supervised.py", "np.load"),  # -> checkpoint_files.read_array_file
-    ("core/invert/losses.py", "torch.load"),  # -> checkpoint_files.load_torch_file
     ("core/segment/sam.py", "torch.load"),  # -> checkpoint_files.load_torch_file
 }
 
