@@ -30,7 +30,7 @@ from core.errors import (
     ModelMissingError,
     SemeditError,
 )
-from core.fileio import write_atomically
+from core.fileio import remove_stale_parts, write_atomically
 from core.hashing import HASH_BLOCK_SIZE, FileDigests, StreamHasher, check_digests, hash_file
 from core.jobs import JobControl
 from core.models.download import DownloadProgress, download, part_path
@@ -239,6 +239,9 @@ class ModelStore:
                 f"{asset.id} FILE, or Import in the Models dialog)."
             )
         recorded = None if replace else self._recorded_sha256(asset)
+        # Empty .part files of failed downloads and temporaries of killed saves go; a
+        # non-empty .part stays for the download to resume from.
+        remove_stale_parts(status.path.parent, downloads=True)
         try:
             sha256 = yield from download(
                 asset.urls,

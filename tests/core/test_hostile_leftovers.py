@@ -66,3 +66,24 @@ def test_old_style_temporaries_go_after_a_day(tmp_path):
 
 def test_missing_folder_is_not_an_error(tmp_path):
     assert remove_stale_parts(tmp_path / "nothing") == []
+
+
+def test_a_download_starts_by_removing_the_empty_parts_failed_downloads_left(tmp_path,
+                                                                           monkeypatch):
+    from core.models import store as store_module
+    from core.models.store import ModelStore
+    from tests.core.test_models_store import FakeDownload, drain, make_manifest
+
+    monkeypatch.setattr(store_module, "download", FakeDownload())
+    store = ModelStore(make_manifest(), tmp_path / "models")
+    folder = store.path("net").parent
+    folder.mkdir(parents=True)
+    empty, resumable = folder / "seg.pth.part", folder / "vgg.pth.part"
+    empty.touch()
+    resumable.write_bytes(b"first half")
+    old = time.time() - 3600
+    for path in (empty, resumable):
+        os.utime(path, (old, old))
+    drain(store.download("net"))
+    assert store.path("net").is_file()
+    assert not empty.exists() and resumable.read_bytes() == b"first half"
