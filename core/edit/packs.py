@@ -24,6 +24,7 @@ from typing import Any
 
 from core.edit.directions import Direction
 from core.errors import InvalidInputError, SemeditError
+from core.fileio import read_regular_file
 from core.resources import resource_path
 
 PACKS_KEY = "direction_packs"
@@ -286,9 +287,7 @@ def _stylespace_presets(entry: PackDirection, path: Path, library) -> list[tuple
 def read_chunkmogrify_presets(path: Path) -> dict[str, tuple[int, int]]:
     """{preset: (style layer index, channel)} from Chunkmogrify's `s_presets.py`."""
     try:
-        raw = Path(path).read_bytes()
-        if len(raw) > _MAX_PRESETS_BYTES:
-            raise ValueError("the file is too large")
+        raw = read_regular_file(Path(path), _MAX_PRESETS_BYTES, what="preset list")
         tree = ast.parse(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as exc:
         raise InvalidInputError(f"{path} is not a readable preset list ({exc}).") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 from core.edit.supervised import load_labelled_latents
-from core.errors import CheckpointError, ModelMissingError
+from core.errors import CheckpointError, InvalidInputError, ModelMissingError
 from core.invert.losses import read_vgg16_features
 
 
@@ -57,3 +58,23 @@ def test_labelled_latents_npz_still_reads(tmp_path):
     np.savez(path, w=w, labels=np.array([0.0, 1.0, 1.0]))
     latents, labels = load_labelled_latents(path, w_dim=4)
     assert np.array_equal(latents, w) and labels.tolist() == [0.0, 1.0, 1.0]
+
+
+def test_preset_list_larger_than_allowed_is_refused_without_reading_it(tmp_path, monkeypatch):
+    from core.edit import packs
+
+    path = tmp_path / "s_presets.py"
+    path.write_bytes(b"#" * 2048)
+    monkeypatch.setattr(packs, "_MAX_PRESETS_BYTES", 1024)
+    monkeypatch.setattr(type(path), "read_bytes", lambda self: pytest.fail("read whole"))
+    with pytest.raises(InvalidInputError, match="not a readable preset list"):
+        packs.read_chunkmogrify_presets(path)
+
+
+def test_preset_list_from_a_fifo_does_not_block(tmp_path):
+    from core.edit import packs
+
+    path = tmp_path / "s_presets.py"
+    os.mkfifo(path)
+    with pytest.raises(InvalidInputError, match="not a readable preset list"):
+        packs.read_chunkmogrify_presets(path)
