@@ -182,10 +182,16 @@ def test_batched_stop_between_forward_and_backward(gen, monkeypatch):
     assert len(calls) == 2 and progress[-1].stopped and job.step == 1
 
 
-@pytest.mark.parametrize("mode, per_step, final", [("batched", 1, 1), ("per_chunk", 4, 1)])
+@pytest.mark.parametrize("mode, per_step, final",
+                         [("batched", 1, 1), ("per_chunk", 4, 1), ("grouped", 3, 1)])
 def test_preview_is_the_steps_composite_not_another_render(gen, monkeypatch, mode, per_step,
                                                            final):
-    job = _job(gen, ReconstructionLoss("l2"), mode=mode, steps=4)
+    """Passes a step: grouped in twos, chunks 0-1 with gradients, chunk 2 without, then
+    chunk 2 again with gradients."""
+    monkeypatch.setattr(engine, "available_bytes", lambda device: _memory_for_groups_of(gen, 2))
+    job = _job(gen, ReconstructionLoss("l2"), mode="auto" if mode == "grouped" else mode,
+               steps=4)
+    assert job.gradient_mode == mode
     calls = _count_synthesis(gen, monkeypatch)
     progress = list(job.run())
     result = job.result()
