@@ -143,6 +143,21 @@ def load_directions(path: Path) -> tuple[list[Direction], dict[str, Any]]:
     return directions, meta
 
 
+# File names stay far below the 255 bytes most file systems allow, suffixes included.
+_MAX_FILE_STEM = 80
+_NOT_FILE_NAME = re.compile(r"[^A-Za-z0-9_.\-]+")
+
+
+def import_file_stem(name: str) -> str:
+    """A bounded, safe file name stem for a direction named `name` (any text: the name
+    itself is kept in the sidecar); long or odd names get a hash so they stay apart."""
+    stem = _NOT_FILE_NAME.sub("_", name).strip("._") or "direction"
+    if stem == name and len(stem) <= _MAX_FILE_STEM:
+        return stem
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{stem[:_MAX_FILE_STEM - 11]}-{digest}"
+
+
 def _sidecar(path: Path) -> Path:
     return path.with_suffix(".json")
 
@@ -381,9 +396,10 @@ class DirectionLibrary:
         return out
 
     def _new_import_path(self, name: str) -> Path:
-        path, n = self.imported_folder / f"{name}.npz", 2
+        stem = import_file_stem(name)
+        path, n = self.imported_folder / f"{stem}.npz", 2
         while path.exists() or _sidecar(path).exists():
-            path, n = self.imported_folder / f"{name}-{n}.npz", n + 1
+            path, n = self.imported_folder / f"{stem}-{n}.npz", n + 1
         return path
 
     def remove(self, name: str) -> None:
