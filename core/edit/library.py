@@ -86,7 +86,14 @@ def save_directions(path: Path, directions: Sequence[Direction], *,
                     meta: Mapping[str, Any] | None = None) -> None:
     """Write directions to `path` (.npz) and its `.json` sidecar, each atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        why = (f"{blocker} is a file, not a folder" if blocker is not None
+               else error.strerror or str(error))
+        raise SemeditError(f"Cannot create the folder {path.parent}: {why}. Choose another "
+                           "folder (SEMEDIT_HOME).") from error
     buffer = io.BytesIO()
     np.savez(buffer, **{f"d{i}": d.vector for i, d in enumerate(directions)})
     data = buffer.getvalue()

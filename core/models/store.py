@@ -302,7 +302,7 @@ class ModelStore:
                 "it is not the right file."
             )
         recorded = self._recorded_sha256(asset)
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_folder(self.root, "the models folder")
         temp = dest.with_name(dest.name + _IMPORT_SUFFIX)
         with _os_errors_as_sentences(f"copy {src} to {dest}"):
             try:
@@ -382,8 +382,8 @@ class ModelStore:
         path = self.hash_records_path
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
+        except (FileNotFoundError, NotADirectoryError):
+            return {}  # nothing recorded yet (a file where a folder should be: said on write)
         except (OSError, ValueError) as error:
             raise HashRecordError(
                 f"{path} cannot be read ({error}); delete it to record the hashes again."
@@ -635,8 +635,21 @@ def _os_errors_as_sentences(action: str) -> Iterator[None]:
         raise SemeditError(f"Cannot {action}: {error.strerror or error}.") from error
 
 
+def make_folder(folder: Path, what: str) -> None:
+    """`mkdir -p`, with what stops it (a file on the way, read-only) said in one line."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        blocker = next((p for p in [folder, *folder.parents] if p.exists() and not p.is_dir()),
+                       None)
+        why = (f"{blocker} is a file, not a folder" if blocker is not None
+               else error.strerror or str(error))
+        raise SemeditError(f"Cannot create {what} {folder}: {why}. Choose another folder "
+                           "(--models-dir or SEMEDIT_HOME).") from error
+
+
 def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent, "the models folder")
     write_atomically(path, lambda stream: stream.write(text.encode("utf-8")))
 
 
