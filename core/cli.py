@@ -26,6 +26,11 @@ from core.jobs import JobControl
 
 EXIT_USER_ERROR = 1
 EXIT_INTERRUPTED = 130
+EXIT_USAGE = 2
+# Every output is written whole (atomically) or not at all: a second Ctrl-C keeps the
+# files as they were, and what the first one saved.
+INTERRUPTED_MESSAGE = ("semedit: interrupted; outputs not yet written were not written "
+                       "(files are written whole or not at all)")
 EXIT_BROKEN_PIPE = 141  # as a program ended by SIGPIPE: the reader stopped reading
 SUBCOMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "models": models_command.register,
@@ -46,8 +51,16 @@ def is_cli_invocation(argv: list[str]) -> bool:
     return bool(argv) and (argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help", "--version"))
 
 
+class _Parser(argparse.ArgumentParser):
+    """Errors in one line, like every other error of the CLI, with where to find help
+    (argparse's own prints the whole usage block first). Subcommands inherit it."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"semedit: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="semedit",
         description="Semantic editing of portrait photos with StyleGAN2. "
         "Without a subcommand, `semedit [PHOTO|PROJECT] [--screenshot OUT.png]` opens the editor.",
@@ -71,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"semedit: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("semedit: interrupted", file=sys.stderr)
+        print(INTERRUPTED_MESSAGE, file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         _discard_stdout()

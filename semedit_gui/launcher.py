@@ -23,6 +23,14 @@ def prepare_environment() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C while torch and the rest are still importing
+        print("semedit: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     prepare_environment()
     from core import cli  # imports torch: after prepare_environment
