@@ -29,3 +29,23 @@ def test_an_edited_chunk_whose_code_does_not_fit_is_named_once(one_torch_thread)
     message = str(caught.value)
     assert message.count("Chunk 'all'") == 1, message
     assert message.startswith("Chunk 'all': its wplus code does not fit")
+
+
+def test_readme_troubleshooting_lists_the_formats_and_limits_the_readers_use():
+    from pathlib import Path
+
+    from core.checkpoint_files import MAX_TORCH_FILE_BYTES
+    from core.edit.direction_io import MAX_DIRECTION_FILE_BYTES
+    from core.imageio import MAX_IMAGE_FILE_BYTES, MAX_PHOTO_PIXELS, READ_FORMATS
+    from core.project import DEFAULT_LIMITS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
+    shown = {"WEBP": "WebP"}
+    assert ", ".join(shown.get(f, f) for f in READ_FORMATS[:-1]) in section.replace("\n  ", " ")
+    flat = " ".join(section.split())
+    assert f"{MAX_PHOTO_PIXELS // 1_000_000} million pixels" in flat
+    assert f"{MAX_IMAGE_FILE_BYTES >> 30} GiB per image file" in flat
+    assert f"{DEFAULT_LIMITS.chunks} chunks per project" in flat
+    assert f"{MAX_TORCH_FILE_BYTES >> 30} GiB per model file" in flat
+    assert f"{MAX_DIRECTION_FILE_BYTES >> 20} MiB per direction file" in flat
