@@ -17,9 +17,7 @@ is executed (`torch.load(weights_only=True)`).
 from __future__ import annotations
 
 import hashlib
-import pickle
 import re
-import zipfile
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,7 +37,7 @@ from segment_anything.modeling import (
     TwoWayTransformer,
 )
 
-from core.checkpoint_files import checkpoint_format
+from core.checkpoint_files import checkpoint_format, load_torch_file
 from core.errors import CheckpointError, InvalidInputError
 
 # Not stored in the checkpoints (non-persistent buffers): the values SAM was trained with.
@@ -286,15 +284,16 @@ def read_sam_state(path: Path, device: torch.device) -> dict[str, torch.Tensor]:
     if checkpoint_format(path) != "torch":
         raise CheckpointError(path, f"{_NOT_SAM}: it is not a PyTorch file (.pth)")
     try:
-        data = torch.load(path, map_location=device, weights_only=True)
-    except pickle.UnpicklingError as exc:
+        data = load_torch_file(path, map_location=device)
+    except CheckpointError as exc:
+        if not exc.reason.startswith("refused: "):
+            raise
+        detail = exc.reason.removeprefix("refused: ")
+        if "torch.save archive" in detail:  # a zip of something else: damaged, not hostile
+            raise CheckpointError(path, f"the file is truncated or corrupt ({detail})") from exc
         raise CheckpointError(
             path, "refused: the file holds objects other than tensors; it was not executed "
-            f"({_first_line(exc)})"
-        ) from exc
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise CheckpointError(
-            path, f"the file is truncated or corrupt ({_first_line(exc)})"
+            f"({detail})"
         ) from exc
     if isinstance(data, Mapping) and not any(str(k).startswith("image_encoder.") for k in data):
         for wrapper in ("model", "state_dict"):

@@ -19,10 +19,8 @@ READERS = {
     "core/stylegan/safe_pickle.py",  # NVIDIA network pickles (bounded, allow-listed)
 }
 
-PENDING = {
-    # (file, decoder): files whose owners still have to route them through a reader
-    ("core/segment/sam.py", "torch.load"),  # -> checkpoint_files.load_torch_file
-}
+# (file, decoder): call sites whose owners still have to route them through a reader
+PENDING: set[tuple[str, str]] = set()
 
 _DECODERS = {
     ("Image", "open"): "Image.open",
