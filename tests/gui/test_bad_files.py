@@ -1,0 +1,59 @@
+"""The app says the same one line as the CLI for the same bad file (through the
+document controller, as File ▸ Open does)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QObject
+
+from semedit_gui.launcher import main as semedit
+from tests.gui.controller_fixtures import (
+    WAIT_MS,
+    Answers,
+    make_documents,
+    make_registry,
+    stop_threads,
+)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+POSTSCRIPT = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n{1 pop} loop\n"
+
+
+@pytest.fixture
+def documents(qtbot, tmp_path):
+    owner = QObject()
+    registry = make_registry(tmp_path, owner)
+    yield make_documents(registry, tmp_path, Answers())
+    stop_threads(registry, qtbot)
+
+
+def app_message(qtbot, documents, path: Path) -> str:
+    task = documents.open_path(path)
+    with qtbot.waitSignal(task.failed, timeout=WAIT_MS) as failed:
+        pass
+    return failed.args[0]
+
+
+def cli_message(capsys, *argv) -> str:
+    assert semedit([str(a) for a in argv]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    return err.removeprefix("semedit: error: ").strip()
+
+
+@pytest.mark.parametrize("kind", ["photo", "project"])
+def test_same_message_as_the_cli(qtbot, capsys, documents, tmp_path, kind):
+    if kind == "photo":
+        path = tmp_path / "photo.png"
+        path.write_bytes(POSTSCRIPT)
+        cli = cli_message(capsys, "align", path, "-o", tmp_path / "o.png", "--transform",
+                          tmp_path / "t.json", "--no-align")
+    else:
+        path = tmp_path / "p.semedit"
+        path.write_bytes(b"PK\x03\x04 not really a zip")
+        cli = cli_message(capsys, "render", path, "-o", tmp_path / "o.png")
+    assert str(path) in cli
+    assert app_message(qtbot, documents, path) == cli
