@@ -57,3 +57,30 @@ def test_same_message_as_the_cli(qtbot, capsys, documents, tmp_path, kind):
         cli = cli_message(capsys, "render", path, "-o", tmp_path / "o.png")
     assert str(path) in cli
     assert app_message(qtbot, documents, path) == cli
+
+
+def test_same_message_as_the_cli_for_a_direction_file(qtbot, capsys, tmp_path, monkeypatch):
+    import io
+
+    import numpy as np
+
+    from semedit_gui.controllers.directions import DirectionsController
+    from tests.gui.controller_fixtures import GEN
+
+    monkeypatch.setenv("SEMEDIT_HOME", str(tmp_path / "home"))
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (1 << 20, 512)})
+    path = tmp_path / "smile.npy"
+    path.write_bytes(header.getvalue() + bytes(64))  # the header lies about the size
+    cli = cli_message(capsys, "directions", "import", path, "--generator", GEN)
+    assert str(path) in cli
+    owner = QObject()
+    registry = make_registry(tmp_path, owner)
+    try:
+        task = DirectionsController(registry, parent=owner).import_file(path)
+        with qtbot.waitSignal(task.failed, timeout=WAIT_MS) as failed:
+            pass
+        assert failed.args[0] == cli
+    finally:
+        stop_threads(registry, qtbot)
