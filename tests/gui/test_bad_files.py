@@ -84,3 +84,32 @@ def test_same_message_as_the_cli_for_a_direction_file(qtbot, capsys, tmp_path, m
         assert failed.args[0] == cli
     finally:
         stop_threads(registry, qtbot)
+
+
+def test_same_message_as_the_cli_for_a_generator(qtbot, capsys, tmp_path):
+    import skimage.data
+    from PIL import Image
+
+    from core.models.loaded import ModelChoice
+    from semedit_gui.controllers import JobRegistry
+    from semedit_gui.file_worker import FileWorker
+    from semedit_gui.worker import GpuWorker
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(skimage.data.astronaut()[::8, ::8]).save(photo)
+    generator = tmp_path / "gen.pkl"
+    generator.write_bytes(b"\x80\x04K\x01" * 10)  # a pickle of nothing a network is made of
+    cli = cli_message(capsys, "invert", photo, "--generator", generator, "--no-align",
+                      "--loss", "l2", "--steps", "1", "-o", tmp_path / "p.semedit")
+    assert str(generator) in cli
+    owner = QObject()
+    registry = JobRegistry(GpuWorker(ModelChoice(generator=str(generator), models_dir=str(
+        tmp_path / "models"), device="cpu"), owner), FileWorker(owner), owner)
+    try:
+        documents = make_documents(registry, tmp_path, Answers())
+        task = documents.open_photo(photo, align=False)
+        with qtbot.waitSignal(task.failed, timeout=WAIT_MS) as failed:
+            pass
+        assert failed.args[0] == cli
+    finally:
+        stop_threads(registry, qtbot)
