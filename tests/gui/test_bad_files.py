@@ -113,3 +113,37 @@ def test_same_message_as_the_cli_for_a_generator(qtbot, capsys, tmp_path):
         assert failed.args[0] == cli
     finally:
         stop_threads(registry, qtbot)
+
+
+@pytest.mark.parametrize("kind", ["postscript", "bomb"])
+def test_same_message_as_the_cli_for_a_mask_file(qtbot, capsys, tmp_path, kind):
+    """Chunks ▸ Mask ▸ Import (the chunks panel) says what `invert --mask` says."""
+    import numpy as np
+    import skimage.data
+    from PIL import Image
+
+    from core.project import Document
+    from semedit_gui.panels import ChunksPanel
+    from semedit_gui.session import EditorSession
+    from tests.gui.controller_fixtures import GEN
+
+    mask = tmp_path / "mask.png"
+    if kind == "postscript":
+        mask.write_bytes(POSTSCRIPT)  # Pillow's EPS plugin would start Ghostscript
+    else:  # 30000² pixels of one colour: a few kB of PNG, gigabytes decoded
+        Image.new("1", (30000, 30000)).save(mask)
+    photo = tmp_path / "photo.png"
+    Image.fromarray(skimage.data.astronaut()[::16, ::16]).save(photo)
+    cli = cli_message(capsys, "invert", photo, "--generator", GEN, "--no-align", "--mask",
+                      mask, "--loss", "l2", "--steps", "1", "-o", tmp_path / "p.semedit")
+    assert str(mask) in cli
+
+    session = EditorSession(Document(aligned=np.zeros((32, 32, 3), np.uint8)))
+    panel = ChunksPanel(session)
+    qtbot.addWidget(panel)
+    shown: list[str] = []
+    panel.message.connect(lambda text, *_: shown.append(text))
+    panel.import_mask(mask)
+    session.close()
+    assert shown == [cli]
+    assert session.doc.chunks == []  # nothing was added
