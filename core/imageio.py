@@ -54,6 +54,16 @@ SAVE_FORMATS = {
     ".bmp": "BMP",
 }
 
+# The file names a folder of photos is searched for (batch runs, `semedit eval`).
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
+
+
+def photos_in_folder(folder: Path) -> list[Path]:
+    """The photos directly in `folder`, by name (hidden files and sub-folders left out)."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                  and p.suffix.lower() in PHOTO_SUFFIXES)
+
+
 _FORMATS_WITH_ICC = {"PNG", "JPEG", "WEBP", "TIFF"}
 _FORMATS_WITH_EXIF = {"PNG", "JPEG", "WEBP", "TIFF"}
 _EXIF_ORIENTATION = 0x0112

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.project import PROJECT_SUFFIX
 from semedit_gui.canvas import CanvasView
 from semedit_gui.controllers import (
     DirectionsController,
@@ -34,7 +33,6 @@ from semedit_gui.controllers import (
     JobRegistry,
     SelectionController,
 )
-from semedit_gui.controllers.documents import PHOTO_SUFFIXES
 from semedit_gui.dialogs import PreferencesDialog
 from semedit_gui.dialogs.preferences import apply_theme
 from semedit_gui.file_worker import FileWorker
@@ -51,8 +49,6 @@ from semedit_gui.window.generator_locator import connect_generator_locator
 from semedit_gui.window.model_dialogs import ModelDialogs
 from semedit_gui.worker import GpuWorker, Task
 
-OPEN_FILTER = ("Photos and projects (*.semedit " + " ".join(f"*{s}" for s in PHOTO_SUFFIXES)
-               + ");;SemEdit projects (*.semedit);;All files (*)")
 CLOSE_WAIT_S = 10.0  # how long closing waits for jobs to stop before hiding the window
 
 
@@ -293,7 +289,8 @@ class MainWindow(QMainWindow):
     # ================================================================= user commands
 
     def choose_and_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a photo or project", "", OPEN_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open a photo or project", "",
+                                              prompts.OPEN_FILTER)
         if path:
             self.open_path(Path(path))
 
@@ -372,11 +369,11 @@ class MainWindow(QMainWindow):
     # ================================================================= window events
 
     def dragEnterEvent(self, event) -> None:
-        if _dropped_path(event.mimeData()) is not None:
+        if prompts.dropped_path(event.mimeData()) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        path = _dropped_path(event.mimeData())
+        path = prompts.dropped_path(event.mimeData())
         if path is not None:
             event.acceptProposedAction()
             self.open_path(path)
@@ -390,13 +387,3 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         close_window(self, event)
 
-
-def _dropped_path(mime) -> Path | None:
-    if not mime.hasUrls():
-        return None
-    for url in mime.urls():
-        if url.isLocalFile():
-            path = Path(url.toLocalFile())
-            if path.suffix.lower() in (*PHOTO_SUFFIXES, PROJECT_SUFFIX):
-                return path
-    return None

@@ -21,12 +21,12 @@ from core.commands.common import (
     run_workflow,
 )
 from core.errors import InvalidInputError
+from core.imageio import PHOTO_SUFFIXES, photos_in_folder
 from core.invert import LOSS_KINDS
 from core.workflows.eval import MARKDOWN, METHODS, SUMMARY, TABLE, EvalSettings, evaluate
 
 # The formats `semedit eval DIR` picks up from a folder (a file named directly is tried
 # whatever its suffix).
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -99,8 +99,7 @@ def photo_paths(items: list[str]) -> list[Path]:
     for item in items:
         path = Path(item).expanduser()
         if path.is_dir():
-            found = sorted(p for p in path.iterdir()
-                           if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+            found = photos_in_folder(path)
             if not found:
                 raise InvalidInputError(f"The folder {path} holds no photos "
                                         f"({', '.join(PHOTO_SUFFIXES)}).")

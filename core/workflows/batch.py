@@ -43,6 +43,7 @@ from core.errors import (
 )
 from core.fileio import write_atomically
 from core.hashing import hash_file
+from core.imageio import PHOTO_SUFFIXES, photos_in_folder
 from core.jobs import JobControl, control_or_new
 from core.models.loaded import LoadedModels, ModelChoice
 from core.outputs import OutputGuard
@@ -59,7 +60,6 @@ from core.workflows.render import export
 MANIFEST_NAME = "semedit-batch.json"
 MANIFEST_FORMAT = "semedit-batch"
 MANIFEST_VERSION = 1
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 RETRIES = 2  # a photo whose worker died is given to another worker this many times
 RAY_IN_FLIGHT = 2  # photos queued per Ray actor: one running, one waiting
 STATUSES = ("done", "skipped", "failed", "interrupted")
@@ -583,9 +583,7 @@ def photo_tasks(paths: Iterable[str | Path]) -> list[PhotoTask]:
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            files += [str(p) for p in sorted(path.iterdir())
-                      if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES
-                      and not p.name.startswith(".")]
+            files += [str(p) for p in photos_in_folder(path)]
         else:
             files.append(str(path))
     files = list(dict.fromkeys(files))

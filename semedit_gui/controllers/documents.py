@@ -24,8 +24,6 @@ from semedit_gui.session import EditorSession
 from semedit_gui.settings import AppSettings
 from semedit_gui.worker import Task
 
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
-
 
 class DocumentController(QObject):
     session_changed = Signal(object)  # the new EditorSession, or None

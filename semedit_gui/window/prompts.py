@@ -6,8 +6,24 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from core.imageio import PHOTO_SUFFIXES
 from core.project import PROJECT_SUFFIX
 from semedit_gui.autosave import Recovery
+
+OPEN_FILTER = ("Photos and projects (*.semedit " + " ".join(f"*{s}" for s in PHOTO_SUFFIXES)
+               + ");;SemEdit projects (*.semedit);;All files (*)")
+
+
+def dropped_path(mime) -> Path | None:
+    """The first photo or project among the files of a drag (None: nothing we open)."""
+    if not mime.hasUrls():
+        return None
+    for url in mime.urls():
+        if url.isLocalFile():
+            path = Path(url.toLocalFile())
+            if path.suffix.lower() in (*PHOTO_SUFFIXES, PROJECT_SUFFIX):
+                return path
+    return None
 
 
 def ask_unsaved_changes(parent, title: str) -> str:

@@ -8,7 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
-from core.workflows.batch import MANIFEST_NAME, PHOTO_SUFFIXES
+from core.imageio import PHOTO_SUFFIXES
+from core.workflows.batch import MANIFEST_NAME
 from semedit_gui.controllers.recipes import RecipeController
 
 
