@@ -4,6 +4,8 @@ download / import / verify, and "Add my own generator…".
 File work (network, copying, hashing) runs on a `BackgroundJob` thread, one job at a time;
 the UI thread only reads file sizes. Closing the dialog cancels the job and waits a bounded
 time for its thread; a thread still in a network read is left to end on its own.
+The words it shows are in `model_words`. It stays a little over 500 lines because it is
+one dialog: the table, the details, and the start and end of each kind of job.
 """
 
 from __future__ import annotations
@@ -37,19 +39,19 @@ from PySide6.QtWidgets import (
 
 from core.errors import SemeditError
 from core.jobs import JobControl
-from core.models import AssetStatus, DownloadProgress, ModelStore, VerifyResult, format_bytes
+from core.models import AssetStatus, DownloadProgress, ModelStore, VerifyResult
 from core.models.store import RecordedHashMismatch, UserModel
 from semedit_gui.dialogs.background import BackgroundJob
+from semedit_gui.dialogs.model_words import (
+    PURPOSES,
+    describe_state,
+    offer_text,
+    progress_text,
+)
 
 StoreFactory = Callable[[], ModelStore]
 
 COLUMNS = ("Model", "Kind", "Needed for", "Size", "Licence", "State")
-PURPOSES = {
-    "generator": "Inversion and editing",
-    "sam": "Automatic chunks and click selection",
-    "vgg": "Inversion quality (LPIPS)",
-    "encoder": "Quick first guess of an inversion (e4e)",
-}
 _PROGRESS_STEPS = 1000
 JOIN_TIMEOUT_S = 2.0  # how long closing waits for a cancelled download's thread
 # Cancelled jobs whose (daemon) thread had not ended in time: kept referenced, signals
@@ -79,34 +81,6 @@ def ask_to_replace(parent: QWidget, message: str) -> bool:
         f"{message}\n\nReplace the recorded sha256 with this file's? The file is checked "
         "to be the model either way.")
     return answer == QMessageBox.StandardButton.Yes
-
-
-def describe_state(status: AssetStatus, verified: bool | None = None) -> str:
-    """The state column's words; `verified` is the last Verify result in this dialog."""
-    row_state = status.as_row()["state"]
-    if status.state == "wrong size":
-        return "damaged (wrong size)"
-    if status.state == "partial":
-        return row_state.replace("partial", "partial download", 1)
-    if status.installed and verified is False:
-        return "damaged (failed verification)"
-    if status.installed and verified:
-        return "installed (verified)"
-    return row_state
-
-
-def offer_text(status: AssetStatus, feature: str) -> str:
-    asset = status.asset
-    size = format_bytes(asset.size) if asset.size else "size not published"
-    return f"{feature} needs {asset.id} ({size}, {asset.licence}). Download it now?"
-
-
-def progress_text(progress: DownloadProgress) -> str:
-    done = format_bytes(progress.done_bytes)
-    amount = f"{done} of {format_bytes(progress.total_bytes)}" if progress.total_bytes else done
-    if not progress.bytes_per_second:
-        return amount
-    return f"{amount} · {format_bytes(int(progress.bytes_per_second))}/s"
 
 
 class ModelManagerDialog(QDialog):
