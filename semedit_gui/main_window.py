@@ -143,6 +143,8 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         docs, inv, hair, panel = self.documents, self.inversion, self.hair, self.inversion_panel
+        # First: a project's own generator is chosen before its session renders anything.
+        self.generator_locator = connect_generator_locator(self)
         for source in (docs, inv, hair, self.selection):
             source.message.connect(self.show_message)
         # a changed library reaches the Edits picker and the session's known names
@@ -194,7 +196,6 @@ class MainWindow(QMainWindow):
         hair.preview.connect(self.show_aligned)
         self.preview.rendered.connect(self._on_preview)
         self.preview.failed.connect(lambda text: self.show_message(text, error=True))
-        self.generator_locator = connect_generator_locator(self)  # a project's own
 
     # ================================================================= messages
 

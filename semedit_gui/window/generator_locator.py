@@ -28,7 +28,10 @@ def connect_generator_locator(window) -> ProjectGeneratorController:
     def use(path: str) -> None:
         window.apply_settings(dataclasses.replace(window.settings, generator=path))
 
-    window.documents.document_opened.connect(lambda: locator.check(current_doc()))
+    # On session_changed, which comes before the session's directions are loaded, so
+    # they load with the project's own generator rather than failing on the old one.
+    window.documents.session_changed.connect(
+        lambda session: locator.check(session.doc if session is not None else None))
     locator.missing.connect(lambda text: window.message_bar.show_action(
         text, LOCATE_LABEL, choose_file))
     locator.found.connect(use)

@@ -83,12 +83,19 @@ def test_locate_generator_finds_uses_and_remembers_it(qtbot, tmp_path, moved_pro
     store = open_model_store(tmp_path / "models")
     assert [e.path for e in store.index.find(sha)] == [str(moved.resolve())]
 
-    # Opened again, the project finds its generator by itself: no offer this time.
+    # Opened again, the project finds its generator by itself, before its session renders
+    # or loads directions: no offer, and no job fails on the generator chosen before (the
+    # default model, not installed here).
     window.apply_settings(AppSettings(device="cpu", autosave_seconds=0,
-                                      models_dir=str(tmp_path / "models"),
-                                      generator=str(OTHER)))
+                                      models_dir=str(tmp_path / "models"), generator=None))
+    qtbot.waitUntil(lambda: window.worker.idle, timeout=60_000)
     bar.hide()
-    with qtbot.waitSignal(window.generator_locator.found, timeout=60_000) as again:
-        window.documents.document_opened.emit()
+    failures = []
+    window.jobs.job_failed.connect(lambda task, _feature: failures.append(task.error))
+    with qtbot.waitSignal(window.documents.directions_loaded, timeout=60_000), \
+            qtbot.waitSignal(window.generator_locator.found, timeout=60_000) as again:
+        window.open_path(project)
+    qtbot.waitUntil(lambda: window.worker.idle, timeout=60_000)
     assert again.args == [str(moved.resolve())] and not bar.action_button.isVisible()
+    assert failures == []
     window.close()
