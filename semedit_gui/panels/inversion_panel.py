@@ -147,7 +147,8 @@ class InversionPanel(QWidget):
         for b in (self.quick_button, self.run_button, self.stop_button, self.continue_button):
             buttons.addWidget(b)
         self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m steps")
+        self.progress.setFormat("Not run yet")  # not "0 / 1 steps" before any run
+        self.progress.setValue(0)
         self.curve = LossCurve()
         self.metrics = QLabel("")
         self.metrics.setObjectName("inversionMetrics")
@@ -221,11 +222,21 @@ class InversionPanel(QWidget):
             widget.setEnabled(not running)
         self.start.setEnabled(self.encoder_available and not running)
 
+    def reset(self, steps_done: int = 0) -> None:
+        """A document is shown: no curve yet; the bar says how many steps its codes had
+        (or that it was never inverted), never "0 / 1 steps"."""
+        self.curve.clear()
+        self.metrics.setText("")
+        self.progress.setFormat("%v steps done" if steps_done else "Not run yet")
+        self.progress.setRange(0, max(steps_done, 1))
+        self.progress.setValue(steps_done)
+
     def show_started(self, total_steps: int, resume: bool = False) -> None:
         """A run starts; a Continue (`resume`) extends the curve instead of clearing it."""
         if not resume:
             self.curve.clear()
         self.metrics.setText("")
+        self.progress.setFormat("%v / %m steps")
         self.progress.setRange(0, max(total_steps, 1))
         self.progress.setValue(0)
 

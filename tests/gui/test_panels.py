@@ -455,6 +455,7 @@ def test_inversion_panel_says_stopping_and_a_continue_extends_the_curve(qtbot):
 
     panel = InversionPanel()
     qtbot.addWidget(panel)
+    assert panel.progress.text() == "Not run yet"  # not "0 / 1 steps" before any run
     panel.set_state(running=True, can_run=True, can_continue=True)
     assert panel.stop_button.isEnabled() and panel.stop_button.text() == "Stop"
     panel.set_state(running=True, can_run=True, can_continue=True, stopping=True)
@@ -467,5 +468,10 @@ def test_inversion_panel_says_stopping_and_a_continue_extends_the_curve(qtbot):
     panel.show_progress("invert", 4, 15, 0.2)
     assert [p[0] for p in panel.curve.points] == [1, 2, 3, 4]
     assert panel.progress.maximum() == 15 and panel.progress.value() == 4
+    assert panel.progress.text() == "4 / 15 steps"
     panel.show_started(5)
     assert panel.curve.points == []
+    panel.reset(276)  # a project whose codes had 276 steps is opened
+    assert panel.progress.text() == "276 steps done" and panel.curve.points == []
+    panel.reset()
+    assert panel.progress.text() == "Not run yet"
