@@ -236,7 +236,7 @@ class MainWindow(QMainWindow):
             session.document_changed.connect(self._on_document_changed)
             self.preview.set_session(session)
             metrics = (doc.inversion or {}).get("metrics")
-            self.inversion_panel.reset(int((metrics or {}).get("steps") or 0))
+            self.inversion_panel.reset(metrics)
             if metrics:
                 self.inversion_panel.show_finished(metrics, stopped=False)
         self.commands.set_has_document(has_doc)

@@ -222,9 +222,10 @@ class InversionPanel(QWidget):
             widget.setEnabled(not running)
         self.start.setEnabled(self.encoder_available and not running)
 
-    def reset(self, steps_done: int = 0) -> None:
-        """A document is shown: no curve yet; the bar says how many steps its codes had
-        (or that it was never inverted), never "0 / 1 steps"."""
+    def reset(self, metrics: dict | None = None) -> None:
+        """A document is shown (`metrics`: its last inversion's): no curve yet; the bar says
+        how many steps its codes had (or that it was never inverted), never "0 / 1 steps"."""
+        steps_done = steps_in(metrics)
         self.curve.clear()
         self.metrics.setText("")
         self.progress.setFormat("%v steps done" if steps_done else "Not run yet")
@@ -253,5 +254,14 @@ class InversionPanel(QWidget):
             value = metrics.get(key)
             if value is not None:
                 parts.append(f"{label} {value:.4f}")
-        parts.append(f"{metrics.get('steps') or 0} steps in {metrics.get('seconds') or 0:.1f} s")
+        parts.append(f"{steps_in(metrics)} steps in {metrics.get('seconds') or 0:.1f} s")
         self.metrics.setText(("Stopped: " if stopped else "Done: ") + ", ".join(parts))
+
+
+def steps_in(metrics: dict | None) -> int:
+    """The steps an inversion's metrics record: a count, or counts per stage (a hair
+    transfer's {"inversion": n, "refine": m})."""
+    steps = (metrics or {}).get("steps") or 0
+    if isinstance(steps, dict):
+        return sum(int(n) for n in steps.values() if isinstance(n, int | float))
+    return int(steps) if isinstance(steps, int | float) else 0

@@ -471,7 +471,9 @@ def test_inversion_panel_says_stopping_and_a_continue_extends_the_curve(qtbot):
     assert panel.progress.text() == "4 / 15 steps"
     panel.show_started(5)
     assert panel.curve.points == []
-    panel.reset(276)  # a project whose codes had 276 steps is opened
+    panel.reset({"steps": 276})  # a project whose codes had 276 steps is opened
     assert panel.progress.text() == "276 steps done" and panel.curve.points == []
+    panel.reset({"steps": {"inversion": 30, "refine": 10}})  # a hair transfer's project
+    assert panel.progress.text() == "40 steps done"
     panel.reset()
     assert panel.progress.text() == "Not run yet"
