@@ -40,3 +40,25 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+# Interpreter shutdown after a full run sometimes aborts with "Fatal Python error:
+# bool_dealloc" (a C extension's reference-count bug surfacing while CPython 3.11
+# finalises; seen once in four full runs, after every test had passed). The results are
+# reported by then, so the test process ends without that finalisation and keeps
+# pytest's own exit status.
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config) -> None:
+    if _EXIT_STATUS and not hasattr(config, "workerinput"):
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[-1])
