@@ -25,9 +25,6 @@ from core.imageio import PHOTO_SUFFIXES, photos_in_folder
 from core.invert import LOSS_KINDS
 from core.workflows.eval import MARKDOWN, METHODS, SUMMARY, TABLE, EvalSettings, evaluate
 
-# The formats `semedit eval DIR` picks up from a folder (a file named directly is tried
-# whatever its suffix).
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 from PySide6.QtCore import QObject
@@ -61,3 +62,16 @@ def stop_threads(registry: JobRegistry, qtbot) -> None:
 
 def wait_ended(qtbot, task, timeout: int = WAIT_MS) -> None:
     qtbot.waitUntil(lambda: task.finished, timeout=timeout)
+
+
+@contextmanager
+def controller_stack(qtbot, tmp_path: Path, answers: Answers | None = None,
+                     settings: AppSettings | None = None):
+    """(registry, documents) on real worker threads owned by a plain QObject (the
+    registry's parent); the threads are stopped on the way out."""
+    owner = QObject()  # held here: the registry and its threads are its children
+    registry = make_registry(tmp_path, owner)
+    try:
+        yield registry, make_documents(registry, tmp_path, answers or Answers(), settings)
+    finally:
+        stop_threads(registry, qtbot)

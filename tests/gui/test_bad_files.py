@@ -12,6 +12,7 @@ from semedit_gui.launcher import main as semedit
 from tests.gui.controller_fixtures import (
     WAIT_MS,
     Answers,
+    controller_stack,
     make_documents,
     make_registry,
     stop_threads,
@@ -24,10 +25,8 @@ POSTSCRIPT = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n{1 pop} loop\n
 
 @pytest.fixture
 def documents(qtbot, tmp_path):
-    owner = QObject()
-    registry = make_registry(tmp_path, owner)
-    yield make_documents(registry, tmp_path, Answers())
-    stop_threads(registry, qtbot)
+    with controller_stack(qtbot, tmp_path) as (_registry, documents):
+        yield documents
 
 
 def app_message(qtbot, documents, path: Path) -> str:

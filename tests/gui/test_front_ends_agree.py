@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import skimage.data
 from PIL import Image
-from PySide6.QtCore import QObject
 
 from core.invert import InversionSettings
 from core.project import load_project
@@ -24,10 +23,7 @@ from semedit_gui.launcher import main as semedit
 from tests.gui.controller_fixtures import (
     GEN,
     WAIT_MS,
-    Answers,
-    make_documents,
-    make_registry,
-    stop_threads,
+    controller_stack,
     wait_ended,
 )
 
@@ -53,11 +49,8 @@ def inputs(tmp_path):
 
 @pytest.fixture
 def controllers(qtbot, tmp_path):
-    owner = QObject()
-    registry = make_registry(tmp_path, owner)
-    documents = make_documents(registry, tmp_path, Answers())
-    yield registry, documents, InversionController(registry, documents)
-    stop_threads(registry, qtbot)
+    with controller_stack(qtbot, tmp_path) as (registry, documents):
+        yield registry, documents, InversionController(registry, documents)
 
 
 def run_cli(capsys, *argv) -> dict:

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import skimage.data
 from PIL import Image
-from PySide6.QtCore import QObject
 
 from core.encoders import encoder_input, load_encoder
 from core.invert import InversionSettings
@@ -20,10 +19,7 @@ from tests.encoder_writers import TINY_WIDTHS, write_e4e
 from tests.gui.controller_fixtures import (
     GEN,
     WAIT_MS,
-    Answers,
-    make_documents,
-    make_registry,
-    stop_threads,
+    controller_stack,
     wait_ended,
 )
 
@@ -32,11 +28,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture
 def setup(qtbot, tmp_path):
-    owner = QObject()
-    registry = make_registry(tmp_path, owner)
-    documents = make_documents(registry, tmp_path, Answers())
-    yield registry, documents
-    stop_threads(registry, qtbot)
+    with controller_stack(qtbot, tmp_path) as stack:
+        yield stack
 
 
 def choice(tmp_path) -> ModelChoice:

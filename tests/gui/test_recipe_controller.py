@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import skimage.data
 from PIL import Image
-from PySide6.QtCore import QObject
 
 from core import workflows
 from core.invert import InversionSettings
@@ -21,10 +20,7 @@ from semedit_gui.controllers.recipes import RecipeController
 from tests.gui.controller_fixtures import (
     GEN,
     WAIT_MS,
-    Answers,
-    make_documents,
-    make_registry,
-    stop_threads,
+    controller_stack,
     wait_ended,
 )
 
@@ -33,11 +29,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture
 def setup(qtbot, tmp_path):
-    owner = QObject()
-    registry = make_registry(tmp_path, owner)
-    documents = make_documents(registry, tmp_path, Answers())
-    yield registry, documents, RecipeController(registry, documents, owner)
-    stop_threads(registry, qtbot)
+    with controller_stack(qtbot, tmp_path) as (registry, documents):
+        yield registry, documents, RecipeController(registry, documents, registry.parent())
 
 
 def edited_project(qtbot, registry, documents, tmp_path):

@@ -9,16 +9,12 @@ import numpy as np
 import pytest
 import skimage.data
 from PIL import Image
-from PySide6.QtCore import QObject
 
 from core.invert import InversionSettings
 from semedit_gui.controllers import HairController, InversionController, SelectionController
 from tests.gui.controller_fixtures import (
     WAIT_MS,
-    Answers,
-    make_documents,
-    make_registry,
-    stop_threads,
+    controller_stack,
     wait_ended,
 )
 
@@ -27,11 +23,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture
 def setup(qtbot, tmp_path):
-    owner = QObject()
-    registry = make_registry(tmp_path, owner)
-    documents = make_documents(registry, tmp_path, Answers())
-    yield registry, documents
-    stop_threads(registry, qtbot)
+    with controller_stack(qtbot, tmp_path) as stack:
+        yield stack
 
 
 def open_astronaut(qtbot, documents, tmp_path):
