@@ -23,6 +23,13 @@ class Rendered:
 
 
 @dataclass
+class FullPhoto:
+    image: np.ndarray  # uint8 [H, W, 3]: the original photo with the render pasted back
+    edited: bool  # False: nothing was pasted back, `image` is the original's pixels
+    seconds: float  # the render's
+
+
+@dataclass
 class Exported:
     path: Path
     size: tuple[int, int]  # (width, height) written
@@ -59,6 +66,24 @@ def render_project(models: LoadedModels, doc: Document, *, mode: str = "edited",
     renderer = EditRenderer(generator, doc, models.directions().get, force_fp32=force_fp32)
     result = renderer.render(renderer.request(mode))
     return Rendered(result.image, result.changed_mask, result.seconds)
+
+
+def render_full_photo(models: LoadedModels, doc: Document, *, mode: str = "edited",
+                      require_codes: bool = False, force_fp32: bool | None = None,
+                      control: JobControl | None = None
+                      ) -> Generator[Progress, None, FullPhoto]:
+    """The pixels `export(..., full_photo=True)` writes, without writing them: the render
+    (as `render_project`) pasted back into the full-resolution original photo."""
+    from core.project.export import original_photo, photo_with_edit
+
+    control = control_or_new(control)
+    photo = original_photo(doc)  # says so before rendering when there is none
+    rendered = yield from render_project(models, doc, mode=mode, require_codes=require_codes,
+                                         force_fp32=force_fp32, control=control)
+    control.check("Pasting the edit back into the photo")
+    yield Progress("paste_back", 0, 1, "Pasting the edit back into the photo")
+    image = photo_with_edit(doc, rendered.image, rendered.changed, photo)
+    return FullPhoto(image, bool(rendered.changed.any()), rendered.seconds)
 
 
 def export(models: LoadedModels, doc: Document, path: str | Path, *, full_photo: bool,
