@@ -7,8 +7,12 @@ import json
 
 from core.commands.common import add_models_dir_argument, control_of, open_store
 from core.commands.progress import ProgressBar
-from core.errors import JobCancelled, ModelMissingError
+from core.errors import JobCancelled, ModelMissingError, SemeditError
+from core.hashing import hash_file
+from core.jobs import JobControl
 from core.models import TABLE_COLUMNS
+from core.models.manifest import Asset
+from core.models.store import ModelStore, UserModel, VerifyResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     download.set_defaults(handler=_download)
 
     verify = actions.add_parser("verify", help="check installed files against their hashes")
-    verify.add_argument("id", nargs="?", help="model id (default: every installed model)")
+    verify.add_argument("id", nargs="?", help="model id or the name of one of your models "
+                        "(default: every installed model and every model you added)")
     verify.add_argument("--json", action="store_true", help="print JSON results")
     verify.set_defaults(handler=_verify)
 
@@ -94,13 +99,16 @@ def _download(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     store = open_store(args.models_dir)
+    control = control_of(args)
+    users = store.user_models()
     if args.id:
-        ids = [args.id]
+        ids, names = ([], [args.id]) if args.id in users else ([args.id], [])
     else:
-        ids = [s.asset.id for s in store.list() if s.exists]
-        if not ids:
+        ids, names = [s.asset.id for s in store.list() if s.exists], list(users)
+        if not ids and not names:
             raise ModelMissingError("No model is installed yet; see `semedit models list`.")
-    results = [store.verify(asset_id) for asset_id in ids]
+    results = [store.verify(asset_id, control=control) for asset_id in ids]
+    results += [verify_user_model(store, users[name], control=control) for name in names]
     if args.json:
         print(json.dumps([{"id": r.asset_id, "ok": r.ok, "sha256": r.sha256, "method": r.method,
                            "path": str(r.path), "message": r.message} for r in results],
@@ -109,6 +117,43 @@ def _verify(args: argparse.Namespace) -> int:
         for r in results:
             print(("OK      " if r.ok else "FAILED  ") + r.message)
     return 0 if all(results) else 1
+
+
+def verify_user_model(store: ModelStore, model: UserModel, *,
+                      control: JobControl | None = None) -> VerifyResult:
+    """Re-hash one of the user's own models (`models add`) and compare it with the sha256
+    recorded when it was added, then read it with the loaders `models add` used."""
+    path = model.path
+    if not path.is_file():
+        return VerifyResult(model.name, path, False, "", "sha256 recorded when added",
+                            f"{path} is not there any more (your model '{model.name}'); add "
+                            f"it again with `semedit models add {model.name} FILE --replace`.")
+    methods, problems = ["sha256 recorded when added"], []
+    try:
+        sha256 = hash_file(path, control=control).sha256
+    except OSError as error:
+        return VerifyResult(model.name, path, False, "", methods[0],
+                            f"{path} cannot be read: {error.strerror or error}.")
+    if sha256 != model.sha256:
+        problems.append(f"its sha256 {sha256[:12]}… differs from the one recorded when it was "
+                        f"added ({model.sha256[:12]}…); if you replaced it on purpose, add it "
+                        f"again with `semedit models add {model.name} FILE --replace`")
+    elif store.validate is not None:
+        # The same probe `ModelStore.add_user_model` checks the file against.
+        probe = Asset(id=model.name, kind=model.kind, filename=path.name, urls=(), size=None,
+                      sha256=None, licence="yours", description="your own model")
+        try:
+            facts = store.validate(probe, path)
+            methods.append(f"read as {probe.what_it_is()}")
+            store.remember(path, sha256, facts)
+        except SemeditError as error:
+            problems.append(str(error).rstrip("."))
+    method = " + ".join(methods)
+    if problems:
+        message = f"{path} fails its check ({method}): {'; '.join(problems)}."
+    else:
+        message = f"{path} is intact ({method})."
+    return VerifyResult(model.name, path, not problems, sha256, method, message)
 
 
 def _import(args: argparse.Namespace) -> int:
