@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from core import workflows
@@ -20,12 +21,13 @@ from core.models.loaded import LoadedModels
 from core.project import Document
 from core.workflows import AutoChunks, HairOutcome, InversionOutcome, OpenedPhoto
 from core.workflows.progress import relay
+from core.workflows.render import render_full_photo
 
 __all__ = ["AutoChunks", "ExportRequest", "FaceNeeded", "HairOutcome", "HairPhotoToPaint",
-           "InversionOutcome", "InversionUpdate", "OpenedPhoto", "auto_chunks",
+           "InversionOutcome", "InversionUpdate", "OpenedPhoto", "WholePhoto", "auto_chunks",
            "check_generator", "export", "hair_blend", "hair_photo_to_paint", "hair_transfer",
            "invert", "load_directions", "open_photo", "open_project", "sam_predict",
-           "save_project"]
+           "save_project", "screen_copy", "whole_photo"]
 
 check_generator = workflows.check_generator
 
@@ -111,6 +113,38 @@ def export(snapshot: Document, request: ExportRequest):
             source_path=request.source_path, force_fp32=request.force_fp32,
             control=task.control)
         return exported.path
+    return work
+
+
+@dataclass(frozen=True, eq=False)
+class WholePhoto:
+    """The photo as a full-photo export writes it, sized for the screen."""
+
+    image: np.ndarray  # uint8; a smaller copy when the photo's long side exceeds max_side
+    photo_size: tuple[int, int]  # (width, height) the export writes
+    edited: bool  # False: nothing is pasted back, the export is the original's pixels
+    seconds: float  # the render's
+
+
+def screen_copy(rgb: np.ndarray, max_side: int) -> np.ndarray:
+    """`rgb`, or a copy shrunk by area averaging so that its long side is `max_side`."""
+    height, width = rgb.shape[:2]
+    if max(height, width) <= max_side:
+        return rgb
+    scale = max_side / max(height, width)
+    size = (max(round(width * scale), 1), max(round(height * scale), 1))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def whole_photo(snapshot: Document, *, force_fp32: bool | None, max_side: int):
+    """The edited render pasted back into the original photo, as "Export full photo"
+    writes it (core's `render_full_photo`), with a screen-sized copy for the view."""
+    def work(models: LoadedModels, task) -> WholePhoto:
+        full = yield from render_full_photo(models, snapshot, force_fp32=force_fp32,
+                                            control=task.control)
+        height, width = full.image.shape[:2]
+        return WholePhoto(screen_copy(full.image, max_side), (width, height), full.edited,
+                          full.seconds)
     return work
 
 

@@ -3,8 +3,8 @@
 `CanvasView` is the view: it shows the layers (`layers.CanvasLayers`), zooms and pans,
 keeps the chunk overlay in step with the document, and turns mouse events into
 `ToolEvent`s for one tool object (`tools/`): the active tool, the pan tool (middle
-button, Space held) or the split-divider tool (a press on the divider). It is a little
-over 500 lines because it is the one widget: every method the window calls and every Qt
+button, Space held) or the split-divider tool (a press on the divider). It is over
+550 lines because it is the one widget: every method the window calls and every Qt
 event handler lives here, each a few lines that hand over to the layers, zoom or tools.
 
 Scene coordinates are the aligned image's pixels (pixel (r, c) covers [c, c + 1) ×
@@ -21,13 +21,14 @@ import math
 from collections.abc import Iterable, Mapping
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtWidgets import QLabel, QWidget
 
 from core.errors import InvalidInputError
 from core.project.document import Chunk
 from core.segment.brush import Brush
 from core.segment.chunk_set import ChunkSetEvent
+from semedit_gui.canvas.items import stretch_over
 from semedit_gui.canvas.layers import CanvasLayers, checked_quad, checked_rgb
 from semedit_gui.canvas.overlay import ChunkOverlay
 from semedit_gui.canvas.refine_notes import RefineNotes
@@ -83,6 +84,12 @@ class CanvasView(ZoomableView):
         self._peeking = False  # backslash held
         self._split: float | None = None
         self._photo_view = False
+        self._photo_outlined = False  # the whole-photo view has a face outline to show
+        self._photo_label = QLabel(self)  # what the whole-photo view shows, in words
+        self._photo_label.setObjectName("photoViewLabel")
+        self._photo_label.setStyleSheet("QLabel { background: rgba(0, 0, 0, 170); "
+                                        "color: white; padding: 4px 8px; }")
+        self._photo_label.hide()
         self._aligned_state: ViewState | None = None
         self._image_rect = QRectF()  # the aligned frame in scene coordinates
         self._pointer_inside = False
@@ -252,6 +259,7 @@ class CanvasView(ZoomableView):
 
     def set_overlays_visible(self, visible: bool) -> None:
         self.layers.set_chunks_visible(bool(visible))
+        self.layers.quad.setVisible(bool(visible) and self._photo_view and self._photo_outlined)
 
     # ================================================================== compare views
 
@@ -288,11 +296,15 @@ class CanvasView(ZoomableView):
     def photo_view_active(self) -> bool:
         return self._photo_view
 
-    def set_photo_view(self, photo_rgb: np.ndarray | None, quad: np.ndarray | None) -> None:
-        """Show the full original photo with the aligned face region (`quad`, 4×2 corner
-        points in photo pixels) outlined; (None, None) returns to the aligned view.
-        Painting is off in this view."""
+    def set_photo_view(self, photo_rgb: np.ndarray | None, quad: np.ndarray | None, *,
+                       label: str = "", photo_size: tuple[int, int] | None = None) -> None:
+        """Show a full photo with the aligned face region (`quad`, 4×2 corner points in
+        photo pixels) outlined and `label` in the view's corner; (None, None) returns to
+        the aligned view. `photo_size` (width, height): the photo's own size when
+        `photo_rgb` is a smaller copy of it, so scene coordinates stay photo pixels.
+        Painting is off in this view; the outline follows the chunk overlays' switch."""
         if photo_rgb is None:
+            self._photo_label.hide()
             if not self._photo_view:
                 return
             self._photo_view = False
@@ -306,15 +318,48 @@ class CanvasView(ZoomableView):
             if entering:
                 self.toolbox.cancel()
                 self._aligned_state = self.view_state()
-            resized = self.layers.show_photo(photo_rgb, corners)
+            self.layers.show_photo(photo_rgb, corners)
+            self._photo_outlined = corners is not None
+            self.layers.quad.setVisible(self._photo_outlined and self.overlays_visible)
             self._photo_view = True
             height, width = np.shape(photo_rgb)[:2]
-            self.set_scene_rect(QRectF(0, 0, width, height))
+            frame = QRectF(0, 0, *(photo_size or (width, height)))
+            stretch_over(self.layers.photo, frame)
+            resized = frame != self.scene().sceneRect()
+            self.set_scene_rect(frame)
             if entering or resized:
                 self.zoom_to_fit()
+            self._show_photo_label(label)
         self._last_report = None
         self._update_cursor()
         self._update_brush_cursor()
+
+    def show_photo_view(self, view) -> None:
+        """`set_photo_view` from a `controllers.photo_view.PhotoView` (None: leave it)."""
+        if view is None:
+            self.set_photo_view(None, None)
+        else:
+            self.set_photo_view(view.image, view.quad, label=view.label,
+                                photo_size=view.photo_size)
+
+    @property
+    def photo_view_label(self) -> str:
+        """The words over the whole-photo view ('' when none are shown)."""
+        return self._photo_label.text() if self._photo_label.isVisibleTo(self) else ""
+
+    @property
+    def photo_view_image(self) -> np.ndarray | None:
+        """A copy of the whole-photo view's pixels (checks and tests)."""
+        return self.layers.photo.rgb_copy() if self._photo_view else None
+
+    def _show_photo_label(self, text: str) -> None:
+        label = self._photo_label
+        label.setText(text)
+        label.setVisible(bool(text))
+        label.adjustSize()
+        # A child of the view, not of the viewport, so scrolling never moves it.
+        label.move(self.viewport().geometry().topLeft() + QPoint(10, 10))
+        label.raise_()
 
     # ================================================================== tools and brush
 

@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QToolBar
 
-from core.errors import SemeditError
 from core.segment.brush import MAX_BRUSH_SIZE
+from semedit_gui.controllers.photo_view import PhotoViewController
 from semedit_gui.window.recipe_actions import apply_recipe_to_photos, save_edits_as_recipe
 
 TOOLS = (("brush", "Brush", "P"), ("eraser", "Eraser", "E"), ("fill", "Fill", "G"),
@@ -64,9 +64,13 @@ class WindowActions:
         self.difference = a("&Differences", lambda on: w.preview.set_mode(
             "difference" if on else "edited"), "D", toggled=True,
             tip="A heat map of what the edits changed")
+        self.whole_photo = PhotoViewController(w.jobs, w.documents, force_fp32=lambda: (
+            w.settings.render_force_fp32), parent=w)  # what Whole Photo shows
+        self.whole_photo.view_changed.connect(canvas.show_photo_view)
+        self.whole_photo.message.connect(w.show_message)
         self.photo_view = a("&Whole Photo", lambda on: toggle_photo_view(w, on), "W",
                             toggled=True,
-                            tip="The original photo with the face region")
+                            tip="The whole photo as Export writes it, the edit pasted back")
         # One view mode at a time (or none): choosing one leaves the one before.
         self.view_modes = QActionGroup(w)
         self.view_modes.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
@@ -310,26 +314,11 @@ def export_masks(window) -> None:
 
 
 def toggle_photo_view(window, on: bool) -> None:
-    """The original photo with the face region outlined (or back to the aligned crop)."""
-    from core.face.align import AlignTransform
-    from core.imageio import decode_photo
-
-    doc = window.session.doc if window.session else None
-    if not on or doc is None or doc.photo_bytes is None or doc.transform is None:
+    """Whole Photo: the edit pasted back into the photo as a full-photo export writes it
+    (rendered on the GPU worker), or back to the aligned crop; unchecked again when the
+    project holds no original photo (the controller says so)."""
+    if not window.commands.whole_photo.set_active(on) and on:
         window.commands.photo_view.setChecked(False)
-        window.canvas.set_photo_view(None, None)
-        if on:
-            window.show_message("This project holds no original photo.")
-        return
-    try:
-        photo = decode_photo(doc.photo_bytes, doc.photo_name or "photo")
-    except SemeditError as error:
-        window.commands.photo_view.setChecked(False)
-        window.show_message(str(error), error=True)
-        return
-    corners = AlignTransform.from_json(doc.transform).sampling_quad()
-    # sampling_quad runs TL, BL, BR, TR; the canvas outlines TL, TR, BR, BL.
-    window.canvas.set_photo_view(photo.rgb, corners[[0, 3, 2, 1]])
 
 
 def fill_recent_menu(window) -> None:
