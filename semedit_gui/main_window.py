@@ -46,6 +46,7 @@ from semedit_gui.window import actions, prompts
 from semedit_gui.window.actions import WindowActions, build_menus_and_toolbars
 from semedit_gui.window.closing import WindowShutdown, close_window
 from semedit_gui.window.generator_locator import connect_generator_locator
+from semedit_gui.window.messages import WindowMessages
 from semedit_gui.window.model_dialogs import ModelDialogs
 from semedit_gui.worker import GpuWorker, Task
 
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
             self.worker, self, force_fp32=lambda: self.settings.render_force_fp32)
         self.models = ModelDialogs(self)
         self._build_views()
+        self.messages = WindowMessages(self)  # the status line, the log and the list
         self.commands = WindowActions(self)
         build_menus_and_toolbars(self, self.commands, (
             self.sam_tool.apply_action, self.sam_tool.new_chunk_action,
@@ -200,10 +202,9 @@ class MainWindow(QMainWindow):
     # ================================================================= messages
 
     def show_message(self, text: str, error: bool = False) -> None:
-        """A status message; errors also stay in the message bar until dismissed."""
-        self.statusBar().showMessage(text, 15000)
-        if error:
-            self.message_bar.show_text(text)
+        """A status message, kept in the message list; errors also stay in the message bar
+        until dismissed."""
+        self.messages.show(text, error)
 
     # ================================================================= the session
 

@@ -56,6 +56,8 @@ class WindowActions:
         self.zoom_out = a("Zoom &Out", lambda: canvas.zoom_out(), std.ZoomOut)
         self.zoom_fit = a("&Fit", lambda: canvas.zoom_to_fit(), "Ctrl+0")
         self.zoom_actual = a("&100%", lambda: canvas.zoom_actual(), "Ctrl+1")
+        self.messages = a("&Messages…", lambda: w.messages.open_list(), "Ctrl+Shift+M",
+                          tip="Every message of this session, in full")
         self.before_after = a("&Before / After", canvas.set_show_before, "B", toggled=True,
                               tip="Show the photo before editing")
         self.split = a("&Split View", lambda on: canvas.set_split(0.5 if on else None),
@@ -169,7 +171,8 @@ def build_menus_and_toolbars(window, actions: WindowActions, sam_actions, docks)
     view_menu = bar.addMenu("&View")
     _add(view_menu, actions.zoom_in, actions.zoom_out, actions.zoom_fit, actions.zoom_actual,
          None, actions.before_after, actions.split, actions.difference, actions.photo_view,
-         actions.overlays, None, *(dock.toggleViewAction() for dock in docks))
+         actions.overlays, None, *(dock.toggleViewAction() for dock in docks), None,
+         actions.messages)
     _add(bar.addMenu("&Tools"), *actions.tools.values(), actions.smaller_brush,
          actions.larger_brush)
     _add(bar.addMenu("&Models"), actions.models, actions.directions)  # packs are there
