@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from core.errors import SemeditError
 from core.models import ModelStore, format_bytes
 from core.resources import resource_path
+from semedit_gui.dialogs.help_dialogs import TutorialDialog
 
 SAMPLE_PHOTO = ("samples", "astronaut.jpg")
 # What each kind of model is for, in the words the welcome page uses.
@@ -69,8 +70,11 @@ class WelcomePage(QWidget):
                        "<li>Auto Chunks, or paint chunks with the brush or click them with "
                        "Select (SAM).</li><li>Run the inversion (Inversion panel).</li>"
                        "<li>Add edits to a chunk and move the sliders.</li>"
-                       "<li>Export the full photo (Ctrl+E).</li></ol>")
+                       "<li>Export the full photo (Ctrl+E).</li></ol>"
+                       "New here? <a href='tutorial'>Read the tutorial</a>: every "
+                       "step, with pictures (Help ▸ Tutorial, F1).")
         steps.setWordWrap(True)
+        steps.linkActivated.connect(lambda _: TutorialDialog.show_for(self.window()))
 
         column = QVBoxLayout()
         column.addWidget(title)

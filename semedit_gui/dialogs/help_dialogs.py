@@ -1,23 +1,45 @@
-"""Help: the keyboard shortcuts sheet, and About with the models in use and their licences.
+"""Help: the tutorial, the keyboard shortcuts sheet, and About with the models in use and
+their licences.
 
-Both are built from what the app has now (the window's actions, the Preferences' model
-choice and the bundled manifest), so they cannot drift from it.
+The shortcuts and About are built from what the app has now (the window's actions, the
+Preferences' model choice and the bundled manifest), so they cannot drift from it; the
+tutorial is the bundled `core/resources/help/tutorial.md`, the file the README links to.
 """
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QKeySequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import (
+    QAction,
+    QImage,
+    QKeySequence,
+    QPixmap,
+    QTextBlock,
+    QTextCursor,
+    QTextDocument,
+    QTextFragment,
+)
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QHBoxLayout,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTextBrowser,
     QVBoxLayout,
 )
 
 import core
 from core.errors import SemeditError
+from core.resources import resource_path
 
 MODEL_KINDS = (("generator", "Generator"), ("sam", "Segment Anything"),
                ("vgg", "Perceptual loss (VGG16)"))
@@ -99,3 +121,146 @@ def about_text(settings) -> str:
             f"{models}</ul><p>The models are not part of SemEdit: each comes under its own "
             "licence, shown above; the NVIDIA FFHQ generator's licence is non-commercial."
             "</p>")
+
+
+# ---------------------------------------------------------------------------- tutorial
+
+TUTORIAL = ("help", "tutorial.md")
+
+
+def tutorial_path() -> Path:
+    """The bundled tutorial; its pictures sit beside it (core/resources/help/)."""
+    return resource_path(*TUTORIAL)
+
+
+def headings(document: QTextDocument, level: int = 2) -> Iterator[QTextBlock]:
+    block = document.begin()
+    while block.isValid():
+        if block.blockFormat().headingLevel() == level:
+            yield block
+        block = block.next()
+
+
+def image_fragments(document: QTextDocument) -> Iterator[QTextFragment]:
+    block = document.begin()
+    while block.isValid():
+        fragments = block.begin()
+        while not fragments.atEnd():
+            fragment = fragments.fragment()
+            if fragment.charFormat().isImageFormat():
+                yield fragment
+            fragments += 1
+        block = block.next()
+
+
+class TutorialDialog(QDialog):
+    """The tutorial beside the window (non-modal, so its steps can be followed), its step
+    headings as contents, and buttons for the other help (all of it offline)."""
+
+    def __init__(self, window, related: Sequence[QAction] = ()):
+        super().__init__(window)
+        self.setObjectName("tutorialDialog")
+        self.setWindowTitle("SemEdit Tutorial")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.resize(980, 760)
+        self.browser = QTextBrowser(self)
+        self.browser.setOpenExternalLinks(True)
+        self.browser.document().setUndoRedoEnabled(False)  # image widths are set below
+        path = tutorial_path()
+        if path.is_file():
+            # A file source (not setMarkdown): its pictures resolve beside it.
+            self.browser.setSource(QUrl.fromLocalFile(str(path)),
+                                   QTextDocument.ResourceType.MarkdownResource)
+        else:
+            self.browser.setPlainText(f"The tutorial ({path}) is missing from this "
+                                      "installation of SemEdit; reinstall it.")
+        self.contents = QListWidget(self)
+        for block in headings(self.browser.document()):
+            item = QListWidgetItem(block.text())
+            item.setData(Qt.ItemDataRole.UserRole, block.position())
+            self.contents.addItem(item)
+        self.contents.currentItemChanged.connect(self._go_to)
+        self.contents.itemClicked.connect(self._go_to)  # the current one again
+        self.contents.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.contents.setFixedWidth(self.contents.sizeHintForColumn(0)
+                                    + 2 * self.contents.frameWidth() + 12)
+        split = QSplitter(self)
+        split.addWidget(self.contents)
+        split.addWidget(self.browser)
+        split.setStretchFactor(1, 1)
+        row = QHBoxLayout()
+        for action in related:
+            button = QPushButton(action.text().replace("&", ""), self)
+            button.setAutoDefault(False)  # Enter is not "open the shortcuts"
+            button.clicked.connect(action.trigger)
+            row.addWidget(button)
+        row.addStretch(1)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.close)
+        row.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(split, 1)
+        layout.addLayout(row)
+        self._image_width = 0
+        self._originals: dict[str, QImage] = {}  # each picture as bundled
+
+    @classmethod
+    def show_for(cls, window) -> TutorialDialog:
+        """The window's tutorial, brought to the front (one at a time)."""
+        dialog = window.findChild(cls)
+        if dialog is None:
+            commands = getattr(window, "commands", None)
+            related = [getattr(commands, name) for name in ("shortcuts", "about", "models")
+                       if hasattr(commands, name)]
+            dialog = cls(window, related)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def _go_to(self, item: QListWidgetItem | None) -> None:
+        if item is None:
+            return
+        document = self.browser.document()
+        block = document.findBlock(item.data(Qt.ItemDataRole.UserRole))
+        top = document.documentLayout().blockBoundingRect(block).top()
+        self.browser.verticalScrollBar().setValue(int(top))
+
+    def fit_images(self) -> None:
+        """Pictures no wider than the text (whole-window screenshots are 1400 px wide),
+        scaled smoothly so their text stays legible."""
+        width = max(200, self.browser.viewport().width() - 24)
+        if width == self._image_width:
+            return
+        self._image_width = width
+        document = self.browser.document()
+        cursor = QTextCursor(document)
+        for fragment in list(image_fragments(document)):
+            image = fragment.charFormat().toImageFormat()
+            url = QUrl(image.name())
+            original = self._originals.get(image.name())
+            if original is None:
+                picture = document.resource(QTextDocument.ResourceType.ImageResource, url)
+                if not isinstance(picture, (QImage, QPixmap)) or picture.isNull():
+                    continue  # not found: Qt shows its broken-image mark (tests forbid it)
+                original = self._originals[image.name()] = (
+                    picture.toImage() if isinstance(picture, QPixmap) else picture)
+            shown = original if original.width() <= width else original.scaledToWidth(
+                width, Qt.TransformationMode.SmoothTransformation)
+            # Keyed by the resolved address: that is where the document looks first.
+            document.addResource(QTextDocument.ResourceType.ImageResource,
+                                 document.baseUrl().resolved(url), shown)
+            image.setWidth(shown.width())
+            image.setHeight(shown.height())
+            cursor.setPosition(fragment.position())
+            cursor.setPosition(fragment.position() + fragment.length(),
+                               QTextCursor.MoveMode.KeepAnchor)
+            cursor.setCharFormat(image)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_images()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.fit_images()

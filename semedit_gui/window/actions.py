@@ -81,6 +81,8 @@ class WindowActions:
         self.overlays = a("Chunk &Overlays", canvas.set_overlays_visible, "O", checkable=True)
         self.overlays.setChecked(True)
         self.about = a("&About SemEdit", lambda: show_about(w))
+        self.tutorial = a("&Tutorial", lambda: show_tutorial(w), std.HelpContents,
+                          tip="The bundled step-by-step tutorial (works offline)")
         self.shortcuts = a("&Keyboard Shortcuts", lambda: show_shortcuts(w), "Ctrl+/")
         self.smaller_brush = a("Smaller Brush", canvas.shrink_brush, "[")
         self.larger_brush = a("Larger Brush", canvas.grow_brush, "]")
@@ -176,7 +178,7 @@ def build_menus_and_toolbars(window, actions: WindowActions, sam_actions, docks)
     _add(bar.addMenu("&Tools"), *actions.tools.values(), actions.smaller_brush,
          actions.larger_brush)
     _add(bar.addMenu("&Models"), actions.models, actions.directions)  # packs are there
-    _add(bar.addMenu("&Help"), actions.shortcuts, actions.about)
+    _add(bar.addMenu("&Help"), actions.tutorial, actions.shortcuts, actions.about)
 
     tools = QToolBar("Tools", window)
     tools.setObjectName("toolsToolbar")
@@ -339,6 +341,12 @@ def show_about(window) -> None:
     from semedit_gui.dialogs.help_dialogs import about_text
 
     QMessageBox.about(window, "About SemEdit", about_text(window.settings))
+
+
+def show_tutorial(window) -> None:
+    from semedit_gui.dialogs.help_dialogs import TutorialDialog
+
+    TutorialDialog.show_for(window)
 
 
 def show_shortcuts(window) -> None:

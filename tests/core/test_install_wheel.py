@@ -46,6 +46,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
                  f"{share}icons/hicolor/256x256/apps/semedit.png",
                  f"{share}mime/packages/semedit-mime.xml"):
         assert data in names, data
+    # Help ▸ Tutorial reads these offline: the tutorial and every picture it shows.
+    help_files = {n for n in names if n.startswith("core/resources/help/")}
+    bundled = {f"core/resources/help/{p.name}"
+               for p in (ROOT / "core" / "resources" / "help").glob("*.*")}
+    assert "core/resources/help/tutorial.md" in help_files and help_files == bundled
     target = work / "target"
     subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)],
                    check=True, cwd=work, timeout=300)
@@ -75,10 +80,13 @@ def _semedit(target: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess
 def test_the_installed_package_is_not_the_checkout(installed: Path, tmp_path: Path) -> None:
     result = _run(installed, tmp_path, "-c",
                   "import core, semedit_gui, core.resources as r; "
-                  "print(core.__file__); print(semedit_gui.__file__); print(r.resources_dir())")
+                  "print(core.__file__); print(semedit_gui.__file__); print(r.resources_dir()); "
+                  "print(r.resource_path('help', 'tutorial.md'))")
     assert result.returncode == 0, result.stderr
-    for line in result.stdout.split():
+    lines = result.stdout.split()
+    for line in lines:
         assert Path(line).is_relative_to(installed), line
+    assert Path(lines[-1]).is_file()  # the tutorial Help ▸ Tutorial shows
 
 
 def test_models_list_from_the_wheel(installed: Path, tmp_path: Path) -> None:
@@ -103,3 +111,25 @@ def test_the_wheel_opens_its_sample_photo_offscreen(installed: Path, tmp_path: P
         assert image.width >= 400 and image.height >= 300
         colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
     assert colours is not None and len(colours) > 100  # a drawn window with the photo in it
+
+
+def test_the_wheel_shows_its_tutorial_with_every_picture(installed: Path,
+                                                         tmp_path: Path) -> None:
+    script = (
+        "from PySide6.QtCore import QUrl\n"
+        "from PySide6.QtGui import QTextDocument\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from semedit_gui.dialogs.help_dialogs import TutorialDialog, image_fragments\n"
+        "app = QApplication([])\n"
+        "dialog = TutorialDialog(None)\n"
+        "document = dialog.browser.document()\n"
+        "print(dialog.browser.source().toLocalFile())\n"
+        "for fragment in image_fragments(document):\n"
+        "    name = fragment.charFormat().toImageFormat().name()\n"
+        "    picture = document.resource(QTextDocument.ResourceType.ImageResource, QUrl(name))\n"
+        "    print(name, picture is not None and not picture.isNull())\n")
+    result = _run(installed, tmp_path, "-c", script)
+    assert result.returncode == 0, result.stderr
+    source, *pictures = result.stdout.splitlines()
+    assert Path(source).is_relative_to(installed) and source.endswith("help/tutorial.md")
+    assert len(pictures) == 5 and all(line.endswith(" True") for line in pictures), pictures

@@ -1,8 +1,10 @@
-"""The README's 60-second tutorial, step by step, through the app's own actions and
-buttons (a tiny 64² generator on the CPU instead of the FFHQ model).
+"""The 60-second tutorial (core/resources/help/tutorial.md, shown by Help ▸ Tutorial and
+linked from the README), step by step, through the app's own actions and buttons (a tiny
+64² generator on the CPU instead of the FFHQ model).
 
-With SEMEDIT_TUTORIAL_SHOTS=FOLDER it also saves the window at the steps the README
-shows (first run, inversion in progress, an edit in the split view, the hair result).
+With SEMEDIT_TUTORIAL_SHOTS=FOLDER it also saves the window at the steps the tutorial
+shows (first run, inversion in progress, an edit in the split view, the hair result);
+FOLDER=core/resources/help replaces its pictures.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from PySide6.QtCore import QPointF, Qt
 from core.project import load_project
 from core.segment.brush import Brush
 from semedit_gui.dialogs import ExportOptions
+from semedit_gui.dialogs.help_dialogs import tutorial_path
 from semedit_gui.main_window import MainWindow
 from semedit_gui.settings import AppSettings
 from tests.gui.test_editor_workflow import WAIT_MS, finish
@@ -45,11 +48,12 @@ def paint(qtbot, canvas, points) -> None:
     qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=screen[-1])
 
 
-def test_the_readme_tutorial_holds(qtbot, tmp_path, monkeypatch):
+def test_the_tutorial_holds(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DOCUMENTS_DIR", str(tmp_path))
     monkeypatch.setenv("XDG_PICTURES_DIR", str(tmp_path))
+    tutorial = tutorial_path().read_text(encoding="utf-8")
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    tutorial = readme.split("## 60-second tutorial", 1)[1].split("\n## ", 1)[0]
+    assert "(core/resources/help/tutorial.md)" in readme  # the README links, not copies
     for words in ("Try the sample photo", "Auto Chunks", "Run", "Add edit", "Export",
                   "Save", "Transfer", "Paint its hair", "Open as new project"):
         assert words in tutorial, f"the tutorial no longer mentions {words!r}"
