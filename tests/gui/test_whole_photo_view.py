@@ -25,6 +25,7 @@ from semedit_gui.controllers.photo_view import (
 )
 from tests.core.test_full_photo_preview import PHOTO_H, PHOTO_W, inverted_document
 from tests.gui.controller_fixtures import GEN, WAIT_MS, controller_stack
+from tests.gui.test_editor_workflow import make_window
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -182,3 +183,27 @@ def test_a_huge_photo_is_shown_smaller_over_the_photo_frame(rig, qtbot):
     canvas.show_photo_view(None)
     assert not canvas.photo_view_active and canvas.photo_view_label == ""
     assert not canvas.layers.quad.isVisible()
+
+
+def test_the_window_action_shows_the_pasted_back_photo_and_says_so(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    session = window.documents.adopt(inverted_document())
+    session.edit_stacks.add(session.doc.chunks[0], "pc0", 3.0)
+    photo = photo_of(session.doc)
+    action, canvas = window.commands.photo_view, window.canvas
+    action.trigger()
+    assert canvas.photo_view_active and action.isChecked()
+    assert canvas.photo_view_label == LABELS[RENDERING]
+    qtbot.waitUntil(lambda: canvas.photo_view_label == LABELS[EXPORTED], timeout=WAIT_MS)
+    shown = canvas.photo_view_image
+    assert shown.shape == photo.shape and (shown[:, FACE] != photo[:, FACE]).any()
+    np.testing.assert_array_equal(shown[:, :FACE.start], photo[:, :FACE.start])
+    action.trigger()  # off: the aligned crop again, no words over it
+    assert not canvas.photo_view_active and canvas.photo_view_label == ""
+
+    window.documents.adopt(Document(aligned=session.doc.aligned))  # no photo inside
+    action.trigger()
+    assert not action.isChecked() and not canvas.photo_view_active
+    assert window.statusBar().currentMessage() == "This project holds no original photo."
+    window.close_discarding()
+    qtbot.waitUntil(lambda: not window.jobs.threads_running, timeout=WAIT_MS)
