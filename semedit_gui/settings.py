@@ -15,6 +15,7 @@ from pathlib import Path
 
 from core.device import DEVICE_CHOICES
 from core.fileio import write_atomically
+from core.invert import COVERAGES, LOSS_KINDS
 from core.invert.engine import AUTOCASTS
 from core.invert.memory import GRADIENT_MODES
 from core.latents import SPACES
@@ -32,9 +33,13 @@ MAX_RECENT = 10
 class AppSettings:
     device: str = "auto"
     precision: str = "auto"
+    # The Inversion panel's settings for a new photo (a project keeps its own).
     default_steps: int = 300
     default_space: str = "wplus"
     lambda_reg: float = 1.0
+    default_loss: str = "lpips"
+    default_coverage: str = "edit_regions"
+    default_pti_steps: int = 0
     inversion_memory: str = "auto"  # InversionSettings.gradient_mode: auto/batched/per_chunk
     mixed_precision: str = "off"  # InversionSettings.autocast: off/bf16/fp16
     models_dir: str = ""  # "" = $SEMEDIT_HOME/models
@@ -57,6 +62,13 @@ class AppSettings:
     def inversion_engine_settings(self) -> dict[str, str]:
         """The InversionSettings fields these preferences set."""
         return {"gradient_mode": self.inversion_memory, "autocast": self.mixed_precision}
+
+    def inversion_defaults(self) -> dict:
+        """The Inversion panel's values for a new photo (`InversionPanel.values` keys)."""
+        return {"steps": self.default_steps, "space": self.default_space,
+                "lambda_reg": self.lambda_reg, "loss": self.default_loss,
+                "coverage": self.default_coverage, "optimise_masks": False,
+                "pti_steps": self.default_pti_steps}
 
     # ----------------------------------------------------------------- files
 
@@ -121,10 +133,11 @@ def _problem(name: str, value: object) -> str | None:
     """Why `value` cannot be setting `name` (None when it can)."""
     choices = {"device": DEVICE_CHOICES, "precision": PRECISIONS, "theme": THEMES,
                "default_space": SPACES, "inversion_memory": GRADIENT_MODES,
-               "mixed_precision": AUTOCASTS}
+               "mixed_precision": AUTOCASTS, "default_loss": LOSS_KINDS,
+               "default_coverage": COVERAGES}
     if name in choices:
         return None if value in choices[name] else f"{value!r} is not one of {choices[name]}"
-    if name in ("default_steps", "autosave_seconds"):
+    if name in ("default_steps", "default_pti_steps", "autosave_seconds"):
         ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100_000
         return None if ok else f"{value!r} is not a whole number from 0 to 100000"
     if name == "lambda_reg":

@@ -124,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
                     generator_id=outcome.generator_id,
                     generator_sha256=outcome.generator_sha256,
                     pti_weights=outcome.pti_weights, generator_name=outcome.generator_name,
-                    generator_path=outcome.generator_path)
+                    generator_path=outcome.generator_path, loss_kind=outcome.loss_kind,
+                    pti_steps=outcome.pti_steps)
     doc.validate()
     save_project(doc, args.output, protect=opened.path)
     if args.metrics:

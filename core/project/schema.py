@@ -27,8 +27,11 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "optimise_masks": (bool,),
     "steps": (int,),
     "seed": (int,),
+    "loss": (str,),  # the loss kind, stored since issue #19 (older projects lack it)
+    "pti_steps": (int,),
 }
-_COVERAGES = ("edit_regions", "whole_image")
+_COVERAGES = ("edit_regions", "whole_image")  # core.invert's COVERAGES and LOSS_KINDS,
+_LOSS_KINDS = ("lpips", "l2", "lpips+l2")  # without importing torch to read a project
 
 
 def check_plain_json(value: Any, where: str, depth: int = 0) -> None:
@@ -46,7 +49,9 @@ def check_plain_json(value: Any, where: str, depth: int = 0) -> None:
 
 
 def check_inversion(value: Any) -> dict[str, Any]:
-    """inversion.json: an object; `settings` and `metrics` objects of the expected types."""
+    """inversion.json: an object; `settings` (how the codes were made) and `metrics`
+    objects of the expected types; `next_run`, when present, an object (the Inversion
+    panel's settings for the next run, read forgivingly by the app)."""
     if not isinstance(value, dict):
         raise ValueError("must hold an object")
     settings = value.get("settings", {})
@@ -59,6 +64,13 @@ def check_inversion(value: Any) -> dict[str, Any]:
                 raise ValueError(f"settings.{key} must be {_names(types)}, not {_kind(item)}")
     if settings and settings.get("coverage", _COVERAGES[0]) not in _COVERAGES:
         raise ValueError(f"settings.coverage must be one of {', '.join(_COVERAGES)}")
+    if settings and settings.get("loss", _LOSS_KINDS[0]) not in _LOSS_KINDS:
+        raise ValueError(f"settings.loss must be one of {', '.join(_LOSS_KINDS)}")
+    if settings and settings.get("pti_steps", 0) < 0:
+        raise ValueError("settings.pti_steps must not be negative")
+    next_run = value.get("next_run", {})
+    if not isinstance(next_run, dict):
+        raise ValueError(f"'next_run' must be an object, not {_kind(next_run)}")
     metrics = value.get("metrics", {})
     if metrics is not None and not isinstance(metrics, dict):
         raise ValueError(f"'metrics' must be an object, not {_kind(metrics)}")

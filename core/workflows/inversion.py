@@ -62,6 +62,8 @@ class InversionOutcome:
     notes: list[str] = field(default_factory=list)
     generator_name: str | None = None  # what to call it when it must be found again
     generator_path: str | None = None  # the file it was loaded from
+    loss_kind: str = "lpips"  # as asked for, stored with the settings (apply_inversion)
+    pti_steps: int = 0
 
 
 def invert(models: LoadedModels, doc: Document, settings: InversionSettings, *,
@@ -142,7 +144,8 @@ def invert(models: LoadedModels, doc: Document, settings: InversionSettings, *,
                             generator.source_sha256, pti_weights, stopped, notes,
                             generator_name=models.generator_id or Path(
                                 generator.source_path or "").name or None,
-                            generator_path=generator.source_path)
+                            generator_path=generator.source_path, loss_kind=loss_kind,
+                            pti_steps=pti_steps)
 
 
 def apply_inversion(doc: Document, chunks: list[Chunk], result: InvertedCodes,
@@ -150,9 +153,11 @@ def apply_inversion(doc: Document, chunks: list[Chunk], result: InvertedCodes,
                     generator_id: str | None, generator_sha256: str | None,
                     pti_weights: dict[str, np.ndarray] | None = None,
                     label: str = "Inversion", generator_name: str | None = None,
-                    generator_path: str | None = None) -> list[str]:
+                    generator_path: str | None = None, loss_kind: str | None = None,
+                    pti_steps: int | None = None) -> list[str]:
     """Store an inversion of `chunks` in `doc` as one undo step; returns the names of the
-    chunks whose masks were changed while the inversion ran.
+    chunks whose masks were changed while the inversion ran. `loss_kind` and `pti_steps`
+    (the outcome's), when given, are kept with the settings as "loss" and "pti_steps".
 
     Each chunk gets its code and the weights the inversion ended with as its mask
     (overlaps settled, optimised borders), so the project's render reproduces the
@@ -179,7 +184,10 @@ def apply_inversion(doc: Document, chunks: list[Chunk], result: InvertedCodes,
         if diff is not None:
             chunk.mask[...] = new_mask
             items.append(diff)
-    info = {"settings": dataclasses.asdict(settings), "metrics": finite(metrics)}
+    recorded = {"loss": loss_kind, "pti_steps": pti_steps}
+    info = {"settings": {**dataclasses.asdict(settings),
+                         **{k: v for k, v in recorded.items() if v is not None}},
+            "metrics": finite(metrics)}
     items.append(_set_attributes(doc, {"inversion": info, "pti_weights": pti_weights,
                                        "generator_id": generator_id,
                                        "generator_sha256": generator_sha256,

@@ -12,6 +12,12 @@ undo step, so editing can start right away; a photo just opened gets it automati
 (one whole-image chunk when it has none). Run then refines from those codes (ChunkyGAN
 starts from the encoder's guess when one is installed). Without an encoder, Quick is
 off and `encoder_benefit` says what installing one would give.
+
+The panel's settings belong to the document: an opened project shows what it was last
+inverted with (inversion.json `settings`, with the loss and PTI steps), or what the panel
+held when it was saved (`next_run`: kept in the document as the user changes a setting,
+not an undoable edit, so it alone does not make the project unsaved); a new photo shows
+the Preferences defaults. `panel_values` says what to show.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from core.errors import SemeditError
+from core.invert import COVERAGES, LOSS_KINDS
+from core.latents import SPACES
 from core.models.loaded import ModelChoice, encoder_installed
 from core.workflows import apply_inversion
 from core.workflows.encoder_init import ENCODER_BENEFIT
@@ -34,6 +42,10 @@ from semedit_gui.worker import Task
 
 KIND = "inversion"
 QUICK_LABEL = "Quick reconstruction (encoder)"
+NEXT_RUN = "next_run"  # inversion.json: the panel's settings when the project was saved
+# The panel's settings (InversionPanel.values) and what each may hold.
+PANEL_CHOICES = {"space": SPACES, "loss": LOSS_KINDS, "coverage": COVERAGES}
+PANEL_NUMBERS = {"steps": (1, 100_000), "pti_steps": (0, 100_000), "lambda_reg": (0.0, 1e6)}
 
 
 class InversionController(QObject):
@@ -47,11 +59,13 @@ class InversionController(QObject):
     masks_changed_since_inversion = Signal(list)
     message = Signal(str, bool)
     encoder_changed = Signal(bool)  # is an encoder installed (Quick possible)
+    panel_values = Signal(dict)  # the settings the panel should show (`panel_values_for`)
 
     def __init__(self, registry: JobRegistry, documents: DocumentController, *,
                  force_fp32: Callable[[], bool] = lambda: False,
                  engine_settings: Callable[[], dict[str, str]] = dict,
                  model_choice: Callable[[], ModelChoice] | None = None,
+                 defaults: Callable[[], dict] = dict,
                  parent: QObject | None = None):
         super().__init__(parent)
         self.registry = registry
@@ -59,6 +73,7 @@ class InversionController(QObject):
         self._force_fp32 = force_fp32
         self._engine_settings = engine_settings  # the Preferences' gradient mode, autocast
         self._model_choice = model_choice
+        self._defaults = defaults  # the Preferences' panel settings for a new photo
         self.encoder_benefit = ENCODER_BENEFIT
         self._state = "idle"
         self.steps_done = 0  # optimisation steps of this document's runs, across Continue
@@ -74,6 +89,17 @@ class InversionController(QObject):
     @property
     def task(self) -> Task | None:
         return self.registry.active(KIND)
+
+    def remember(self, values: dict) -> None:
+        """The user changed the panel: the document keeps its settings (saved with it)."""
+        session = self.documents.session
+        if session is not None:  # a new dict: undo keeps the old one intact
+            session.doc.inversion = {**session.doc.inversion, NEXT_RUN: dict(values)}
+
+    def defaults_changed(self) -> None:
+        """The Preferences changed: with no document open the panel shows them at once."""
+        if self.documents.session is None:
+            self.panel_values.emit(self._defaults())
 
     def run(self, settings, loss_kind: str, pti_steps: int, *,
             resume: bool = False, init: str | None = None) -> Task | None:
@@ -176,6 +202,7 @@ class InversionController(QObject):
                quick: bool = False) -> None:
         if self.documents.session is not session or self.registry.closing:
             return
+        before = session.doc.inversion
         try:
             changed = apply_inversion(session.doc, chunks, outcome.result, outcome.settings,
                                       metrics=outcome.metrics, generator_id=outcome.generator_id,
@@ -184,13 +211,17 @@ class InversionController(QObject):
                                       label=QUICK_LABEL if quick else
                                       "Inversion (stopped)" if outcome.stopped else "Inversion",
                                       generator_name=outcome.generator_name,
-                                      generator_path=outcome.generator_path)
+                                      generator_path=outcome.generator_path,
+                                      loss_kind=None if quick else outcome.loss_kind,
+                                      pti_steps=None if quick else outcome.pti_steps)
         except SemeditError as error:
             self.message.emit(str(error), True)
             return
         session.changed_elsewhere()
         self.steps_done = self._offset + int(outcome.metrics.get("steps") or 0)
         self.finished.emit(outcome.metrics, outcome.stopped)
+        if quick and NEXT_RUN in before:  # Quick ran no steps: the panel's choice stays
+            session.doc.inversion = {**session.doc.inversion, NEXT_RUN: before[NEXT_RUN]}
         if quick:
             text = ("Quick reconstruction from the encoder: edit now, or Refine to optimise "
                     "the chunks from it.")
@@ -202,12 +233,41 @@ class InversionController(QObject):
         self.masks_changed_since_inversion.emit(changed)  # after the message: it stays
         self.documents.load_directions()
 
-    def _on_session_changed(self, _session) -> None:
+    def _on_session_changed(self, session) -> None:
         self.stop()  # its result would be for a document no longer open
         self.steps_done, self.losses, self._offset = 0, [], 0
+        self.panel_values.emit(self._defaults() if session is None else
+                               panel_values_for(session.doc.inversion, self._defaults()))
         self.encoder_changed.emit(self.encoder_available())
 
     def _set_state(self, state: str) -> None:
         if state != self._state:
             self._state = state
             self.state_changed.emit(state)
+
+
+def panel_values_for(inversion: dict | None, defaults: dict) -> dict:
+    """The panel settings for a document with this inversion.json: each from `next_run`
+    (what the panel held at the last save), else from the last run's `settings` (a Quick
+    reconstruction's 0 steps do not count), else from `defaults`. Values a hand-edited or
+    older project gets wrong fall back the same way."""
+    inversion = inversion if isinstance(inversion, dict) else {}
+    sources = [inversion.get(NEXT_RUN), inversion.get("settings")]
+    sources = [source for source in sources if isinstance(source, dict)]
+    values = dict(defaults)
+    for key in values:
+        found = [source[key] for source in sources if key in source and _fits(key, source[key])]
+        if found:
+            values[key] = found[0]
+    return values
+
+
+def _fits(key: str, value) -> bool:
+    if key in PANEL_CHOICES:
+        return value in PANEL_CHOICES[key]
+    if key in PANEL_NUMBERS:
+        low, high = PANEL_NUMBERS[key]
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return number and (isinstance(value, int) or isinstance(low, float)) \
+            and low <= value <= high
+    return isinstance(value, bool)  # optimise_masks

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -24,10 +25,13 @@ from PySide6.QtWidgets import (
 
 from core.device import DEVICE_CHOICES
 from core.errors import SemeditError
+from core.invert import COVERAGES, LOSS_KINDS
 from core.invert.engine import AUTOCASTS
 from core.invert.memory import GRADIENT_MODES
 from core.models import Manifest, ManifestError, load_manifest, models_dir
 from core.models.store import read_user_models
+from semedit_gui.panels import inversion_words as words
+from semedit_gui.panels.inversion_panel import tip_items
 from semedit_gui.settings import PRECISIONS, SPACES, THEMES, AppSettings
 from semedit_gui.theme import apply_theme
 
@@ -39,7 +43,6 @@ MODEL_KINDS = {
     "sam": "Segment Anything (SAM)",
     "vgg": "LPIPS network (VGG)",
 }
-SPACE_LABELS = {"w": "W", "wplus": "W+", "s": "S (StyleSpace)"}
 PRECISION_LABELS = {"auto": "auto (half precision where safe on CUDA)", "fp32": "fp32 (full)"}
 INVERSION_MEMORY_LABELS = {
     "auto": "automatic",
@@ -61,6 +64,7 @@ MIXED_PRECISION_TIP = (
     "result.")
 _ERROR_STYLE = "color: #c62828;"
 _MAX_STEPS = 100_000
+_MAX_PTI_STEPS = 5_000  # as the Inversion panel allows
 _MAX_AUTOSAVE_S = 86_400
 
 
@@ -102,6 +106,9 @@ class PreferencesDialog(QDialog):
             default_steps=self.steps_spin.value(),
             default_space=self.space_combo.currentData(),
             lambda_reg=self.lambda_spin.value(),
+            default_loss=self.loss_combo.currentData(),
+            default_coverage=self.coverage_combo.currentData(),
+            default_pti_steps=self.pti_spin.value(),
             inversion_memory=self.inversion_memory_combo.currentData(),
             mixed_precision=self.mixed_precision_combo.currentData(),
             models_dir=self.models_dir_edit.text().strip(),
@@ -151,20 +158,7 @@ class PreferencesDialog(QDialog):
             self.precision_combo.addItem(PRECISION_LABELS.get(choice, choice), choice)
         form.addRow("Precision:", self.precision_combo)
 
-        self.steps_spin = QSpinBox(self)
-        self.steps_spin.setRange(1, _MAX_STEPS)
-        form.addRow("Default inversion steps:", self.steps_spin)
-
-        self.space_combo = QComboBox(self)
-        for space in SPACES:
-            self.space_combo.addItem(SPACE_LABELS.get(space, space), space)
-        form.addRow("Default latent space:", self.space_combo)
-
-        self.lambda_spin = QDoubleSpinBox(self)
-        self.lambda_spin.setRange(0.0, 999_999.0)
-        self.lambda_spin.setDecimals(3)
-        self.lambda_spin.setSingleStep(0.1)
-        form.addRow("λ_reg (latent regularisation):", self.lambda_spin)
+        form.addRow(self._inversion_defaults_group())
 
         self.inversion_memory_combo = QComboBox(self)
         for mode in GRADIENT_MODES:
@@ -225,6 +219,39 @@ class PreferencesDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
 
+    def _inversion_defaults_group(self) -> QGroupBox:
+        """What the Inversion panel shows for a new photo (a project keeps its own)."""
+        group = QGroupBox("Inversion defaults (for new photos)", self)
+        group.setToolTip("The Inversion panel starts a newly opened photo with these; a "
+                         "project opens with the settings it was last inverted or saved "
+                         "with.")
+        form = QFormLayout(group)
+        self.steps_spin = QSpinBox(self)
+        self.steps_spin.setRange(1, _MAX_STEPS)
+        self.steps_spin.setToolTip(words.STEPS_TIP)
+        form.addRow("Steps:", self.steps_spin)
+        self.space_combo = _combo(self, SPACES, words.SPACE_LABELS, words.SPACE_TIP,
+                                  words.SPACE_TIPS)
+        form.addRow("Latent space:", self.space_combo)
+        self.lambda_spin = QDoubleSpinBox(self)
+        self.lambda_spin.setRange(0.0, 999_999.0)
+        self.lambda_spin.setDecimals(3)
+        self.lambda_spin.setSingleStep(0.1)
+        self.lambda_spin.setToolTip(words.LAMBDA_TIP)
+        form.addRow("λ regulariser:", self.lambda_spin)
+        self.loss_combo = _combo(self, LOSS_KINDS, words.LOSS_LABELS, words.LOSS_TIP,
+                                 words.LOSS_TIPS)
+        form.addRow("Loss:", self.loss_combo)
+        self.coverage_combo = _combo(self, COVERAGES, words.COVERAGE_LABELS,
+                                     words.COVERAGE_TIP, words.COVERAGE_TIPS)
+        form.addRow("Coverage:", self.coverage_combo)
+        self.pti_spin = QSpinBox(self)
+        self.pti_spin.setRange(0, _MAX_PTI_STEPS)
+        self.pti_spin.setSpecialValueText("off")  # shown at 0
+        self.pti_spin.setToolTip(words.PTI_TIP)
+        form.addRow("PTI steps:", self.pti_spin)
+        return group
+
     def _model_combo(self, kind: str) -> QComboBox:
         combo = QComboBox(self)
         combo.setEditable(True)
@@ -246,6 +273,9 @@ class PreferencesDialog(QDialog):
         self.steps_spin.setValue(settings.default_steps)
         _select_data(self.space_combo, settings.default_space)
         self.lambda_spin.setValue(settings.lambda_reg)
+        _select_data(self.loss_combo, settings.default_loss)
+        _select_data(self.coverage_combo, settings.default_coverage)
+        self.pti_spin.setValue(settings.default_pti_steps)
         _select_data(self.inversion_memory_combo, settings.inversion_memory)
         _select_data(self.mixed_precision_combo, settings.mixed_precision)
         self.models_dir_edit.setText(settings.models_dir)
@@ -322,6 +352,15 @@ def _shipped_manifest() -> Manifest | None:
         return load_manifest()
     except ManifestError:
         return None  # the model manager reports it; here the combos just list no ids
+
+
+def _combo(parent: QWidget, choices, labels: dict[str, str], tip: str,
+           item_tips: dict[str, str]) -> QComboBox:
+    combo = QComboBox(parent)
+    for choice in choices:
+        combo.addItem(labels.get(choice, choice), choice)
+    tip_items(combo, tip, item_tips)
+    return combo
 
 
 def _select_data(combo: QComboBox, value: object) -> None:

@@ -29,11 +29,8 @@ from PySide6.QtWidgets import (
 
 from core.invert import COVERAGES, LOSS_KINDS, InversionSettings
 from core.latents import SPACES
-
-SPACE_LABELS = {"w": "W (one code, most editable)", "wplus": "W+ (per layer, balanced)",
-                "s": "S (style channels, most faithful)"}
-COVERAGE_LABELS = {"edit_regions": "Only the chunks (rest stays the photo)",
-                   "whole_image": "Chunks cover the whole image"}
+from semedit_gui.panels import inversion_words as words
+from semedit_gui.settings import AppSettings
 
 
 class LossCurve(QWidget):
@@ -85,38 +82,39 @@ class InversionPanel(QWidget):
     continue_requested = Signal(object, str, int)  # same, starting from the current codes
     stop_requested = Signal()
     quick_requested = Signal(object)  # InversionSettings: the encoder's codes, no steps
+    values_changed = Signal(dict)  # the user changed a setting: `values()`
 
-    def __init__(self, parent: QWidget | None = None, *, default_steps: int = 300,
-                 default_space: str = "wplus", lambda_reg: float = 1.0):
+    def __init__(self, parent: QWidget | None = None, *, defaults: dict | None = None):
         super().__init__(parent)
         form = QFormLayout()
-        self.steps = QSpinBox(maximum=100_000, minimum=1, value=default_steps)
-        self.steps.setToolTip("Optimisation steps; 300 is a good start, more is sharper.")
+        self.steps = QSpinBox(maximum=100_000, minimum=1)
+        self.steps.setToolTip(words.STEPS_TIP)
         self.space = QComboBox()
         for space in SPACES:
-            self.space.addItem(SPACE_LABELS.get(space, space), space)
-        self.space.setCurrentIndex(max(self.space.findData(default_space), 0))
+            self.space.addItem(words.SPACE_LABELS.get(space, space), space)
+        tip_items(self.space, words.SPACE_TIP, words.SPACE_TIPS)
         self.lambda_reg = QDoubleSpinBox(minimum=0.0, maximum=1000.0, decimals=3,
-                                         singleStep=0.1, value=lambda_reg)
-        self.lambda_reg.setToolTip("Keeps codes near the average face: higher = more "
-                                   "editable, lower = more faithful.")
+                                         singleStep=0.1)
+        self.lambda_reg.setToolTip(words.LAMBDA_TIP)
         self.loss = QComboBox()
         for kind in LOSS_KINDS:
-            self.loss.addItem(kind, kind)
+            self.loss.addItem(words.LOSS_LABELS.get(kind, kind), kind)
+        tip_items(self.loss, words.LOSS_TIP, words.LOSS_TIPS)
         self.optimise_masks = QCheckBox("Optimise chunk borders")
+        self.optimise_masks.setToolTip(words.OPTIMISE_MASKS_TIP)
         self.coverage = QComboBox()
         for coverage in COVERAGES:
-            self.coverage.addItem(COVERAGE_LABELS.get(coverage, coverage), coverage)
+            self.coverage.addItem(words.COVERAGE_LABELS.get(coverage, coverage), coverage)
+        tip_items(self.coverage, words.COVERAGE_TIP, words.COVERAGE_TIPS)
         self.start = QComboBox()
         for label, init in (("Encoder's guess (e4e)", "e4e"), ("Mean face", "mean")):
             self.start.addItem(label, init)
-        self.start.setToolTip("Where Run starts every chunk: the encoder's code for this "
-                              "face (needs an installed encoder), or the average face.")
+        self.start.setToolTip(words.START_TIP)
         self.start.setCurrentIndex(self.start.findData("mean"))
         self.start.currentIndexChanged.connect(lambda _index: self._label_run())
         self.pti_steps = QSpinBox(maximum=5000, minimum=0, value=0)
-        self.pti_steps.setToolTip("Pivotal tuning afterwards (about 350 steps): finer detail, "
-                                  "the generator is tuned for this photo only.")
+        self.pti_steps.setSpecialValueText("off")  # shown at 0
+        self.pti_steps.setToolTip(words.PTI_TIP)
         form.addRow("Steps", self.steps)
         form.addRow("Latent space", self.space)
         form.addRow("λ regulariser", self.lambda_reg)
@@ -164,6 +162,13 @@ class InversionPanel(QWidget):
         layout.addWidget(self.metrics)
         layout.addStretch(1)
         self._can_run = self._running = False
+        self._restoring = False  # set_values is not the user changing a setting
+        self.set_values(defaults or AppSettings().inversion_defaults())
+        for signal in (self.steps.valueChanged, self.space.currentIndexChanged,
+                       self.lambda_reg.valueChanged, self.loss.currentIndexChanged,
+                       self.coverage.currentIndexChanged, self.optimise_masks.toggled,
+                       self.pti_steps.valueChanged):
+            signal.connect(self._on_value_changed)
         self.set_encoder(False)
         self.set_state(running=False, can_run=False, can_continue=False)
 
@@ -174,6 +179,40 @@ class InversionPanel(QWidget):
                                  lambda_reg=self.lambda_reg.value(),
                                  coverage=self.coverage.currentData(),
                                  optimise_masks=self.optimise_masks.isChecked())
+
+    def values(self) -> dict:
+        """Every setting shown, as plain JSON (what a project and the Preferences keep)."""
+        return {"steps": self.steps.value(), "space": self.space.currentData(),
+                "lambda_reg": self.lambda_reg.value(), "loss": self.loss.currentData(),
+                "coverage": self.coverage.currentData(),
+                "optimise_masks": self.optimise_masks.isChecked(),
+                "pti_steps": self.pti_steps.value()}
+
+    def set_values(self, values: dict) -> None:
+        """Show `values` (keys of `values()`; missing keys and unknown choices leave a
+        control as it is, numbers are clamped to its range). Not a user change:
+        `values_changed` stays quiet."""
+        self._restoring = True
+        try:
+            for key, combo in (("space", self.space), ("loss", self.loss),
+                               ("coverage", self.coverage)):
+                index = combo.findData(values.get(key))
+                if index >= 0:
+                    combo.setCurrentIndex(index)
+            for key, spin in (("steps", self.steps), ("lambda_reg", self.lambda_reg),
+                              ("pti_steps", self.pti_steps)):
+                value = values.get(key)
+                if isinstance(value, int | float) and not isinstance(value, bool) \
+                        and math.isfinite(value):
+                    spin.setValue(value if isinstance(spin, QDoubleSpinBox) else round(value))
+            if isinstance(values.get("optimise_masks"), bool):
+                self.optimise_masks.setChecked(values["optimise_masks"])
+        finally:
+            self._restoring = False
+
+    def _on_value_changed(self, *_args) -> None:
+        if not self._restoring:
+            self.values_changed.emit(self.values())
 
     @property
     def loss_kind(self) -> str:
@@ -256,6 +295,21 @@ class InversionPanel(QWidget):
                 parts.append(f"{label} {value:.4f}")
         parts.append(f"{steps_in(metrics)} steps in {metrics.get('seconds') or 0:.1f} s")
         self.metrics.setText(("Stopped: " if stopped else "Done: ") + ", ".join(parts))
+
+
+def tip_items(combo: QComboBox, tip: str, item_tips: dict[str, str]) -> None:
+    """Each item's own tooltip (shown in the open list), and the combo's: the setting's
+    purpose and what the chosen item does."""
+    for index in range(combo.count()):
+        combo.setItemData(index, item_tips.get(combo.itemData(index), ""),
+                          Qt.ItemDataRole.ToolTipRole)
+
+    def show(index: int) -> None:
+        chosen = item_tips.get(combo.itemData(index), "")
+        combo.setToolTip(f"{tip}\n\n{combo.itemText(index)}: {chosen}" if chosen else tip)
+
+    combo.currentIndexChanged.connect(show)
+    show(combo.currentIndex())
 
 
 def steps_in(metrics: dict | None) -> int:
