@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
                                              model_choice=lambda: self.settings.model_choice(),
                                              engine_settings=lambda: (
                                                  self.settings.inversion_engine_settings()),
+                                             defaults=lambda: self.settings.inversion_defaults(),
                                              parent=self)
         self.hair = HairController(self.jobs, self.documents, force_fp32=fp32, parent=self)
         self.selection = SelectionController(self.jobs, self.documents, self)
@@ -121,9 +122,7 @@ class MainWindow(QMainWindow):
         s = self.settings
         self.chunks_panel, self.edits_panel = ChunksPanel(), EditsPanel()
         self.history_panel, self.hair_panel = HistoryPanel(), HairPanel()
-        self.inversion_panel = InversionPanel(default_steps=s.default_steps,
-                                              default_space=s.default_space,
-                                              lambda_reg=s.lambda_reg)
+        self.inversion_panel = InversionPanel(defaults=s.inversion_defaults())
         self.docks: dict[str, QDockWidget] = {}
         right, left = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.LeftDockWidgetArea
         for title, widget, area in (("Chunks", self.chunks_panel, right),
@@ -174,6 +173,8 @@ class MainWindow(QMainWindow):
         panel.continue_requested.connect(lambda s, loss, pti: inv.run(s, loss, pti, resume=True))
         panel.stop_requested.connect(inv.stop)
         panel.quick_requested.connect(inv.quick)
+        panel.values_changed.connect(inv.remember)  # a project keeps its panel settings
+        inv.panel_values.connect(panel.set_values)
         inv.encoder_changed.connect(lambda ok: panel.set_encoder(ok, inv.encoder_benefit))
         panel.set_encoder(inv.encoder_available(), inv.encoder_benefit)
         docs.document_opened.connect(lambda: inv.quick_on_open(panel.settings()))
@@ -354,6 +355,7 @@ class MainWindow(QMainWindow):
             self.documents.load_directions(again=True)
         apply_theme(QApplication.instance(), settings.theme)
         self.documents.apply_autosave_interval()
+        self.inversion.defaults_changed()
         self.preview.refresh()  # renders again when the precision changed
         if self.session is None:
             self.refresh_welcome()
