@@ -104,6 +104,7 @@ class PhotoViewController(QObject):
             if self._active:
                 self._active = False
                 self._forget_renders()
+                self._last_render = None  # edits made meanwhile would make it misleading
                 self._set_view(None)
             return False
         if self._active:
@@ -138,7 +139,7 @@ class PhotoViewController(QObject):
             return None
         self._forget_renders()
         self._wanted = wanted
-        # Until it arrives: the last render of this document, else the original.
+        # Until it arrives: the last render since the view was turned on, else the original.
         last = self._last_render
         self._set_view(self._shown(original, original.image if last is None else last.image,
                                    RENDERING))

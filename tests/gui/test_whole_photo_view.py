@@ -129,7 +129,9 @@ def test_the_newest_edit_wins_and_leaving_drops_pending_results(rig, qtbot):
     assert len(views) == count  # nothing shown after leaving
     # An unchanged state again: the same pixels as before.
     stacks.set_strength(chunk, 0, -3.0)
-    assert controller.set_active(True)
+    assert controller.set_active(True)  # back on: the original until the render is in
+    assert controller.view.state == RENDERING
+    np.testing.assert_array_equal(controller.view.image, photo_of(session.doc))
     wait_shown(qtbot, controller, 4)
     np.testing.assert_array_equal(controller.view.image, only)
 
