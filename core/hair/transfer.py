@@ -164,6 +164,7 @@ class HairTransferResult:
     transform: AlignTransform  # A's alignment
     settings: HairTransferSettings
     blender: HairBlender
+    stopped: bool = False  # the job was stopped: what it had reached (`partial_result`)
 
     def interpolate(self, t: float) -> np.ndarray:
         """uint8 [R, R, 3]: A's own hair at t = 0, the transferred hair at t = 1 (equal to
@@ -364,6 +365,42 @@ class HairTransferJob:
                                "again to continue.")
         return self._result
 
+    def partial_result(self) -> HairTransferResult | None:
+        """What a stopped transfer has reached, composed as a result marked `stopped` (the
+        finished result once it is done). From the hair photo's inversion on, its code so
+        far is B's hair, unposed and unrefined; during the refinement, the refinement so
+        far. None before the hair photo's inversion has taken a step: there is no hair to
+        put on A yet. The job stays resumable: `run()` again goes on where it stopped."""
+        if self._result is not None:
+            return self._result
+        stage = self.stage
+        if self._result_a is None or (stage == "invert_hair" and self._job_b is not None
+                                      and self._job_b.step == 0):
+            return None
+        notes = list(self.notes)
+        try:
+            if self._stage < STAGES.index("refine"):
+                # Stages the job redoes when it resumes: B's code as it is now, no pose
+                # matching (renders that would delay the stop), no refinement steps.
+                self._finish_inversion("invert_hair")
+                self._match_pose(matching=False)
+                job_b = self._job_b or self._job_a  # the same photo: A's inversion is B's
+                where = (f"while inverting the hair photo ({job_b.step} of "
+                         f"{job_b.total_steps} steps)" if stage == "invert_hair"
+                         else "before the head pose was matched")
+                self.notes.append(
+                    f"Stopped {where}: the new hair is kept as inverted so far, its head "
+                    "pose not matched and not refined; transfer again for the full result.")
+            else:
+                refine = self._refinement
+                self.notes.append(
+                    f"Stopped while refining the hair ({refine.step_count} of "
+                    f"{refine.total_steps} steps): the hair is kept as refined so far; "
+                    "transfer again for the full result.")
+            return self._finish(stopped_in=stage)
+        finally:
+            self.notes = notes
+
     # -- stages --------------------------------------------------------------------------
 
     def _run_inversion(self, job: InversionJob) -> Generator[HairProgress, None, bool]:
@@ -390,11 +427,12 @@ class HairTransferJob:
             code = self._job_b.result().codes[0]
         self._hair_code_b = ChunkCode(code.space, code.value.to(self.device))
 
-    def _match_pose(self) -> None:
+    def _match_pose(self, *, matching: bool = True) -> None:
         s = self.settings
         b_hair = self.hair_chunks.hair
         pose = None
-        if s.pose_match and self.pose_estimator is not None and not self.same_photo:
+        if (matching and s.pose_match and self.pose_estimator is not None
+                and not self.same_photo):
             target = self.pose_estimator(self.identity.aligned)
             pose = match_pose(self.code_space, self._hair_code_b, target,
                               self.pose_directions, self.pose_estimator, s.pose,
@@ -494,7 +532,7 @@ class HairTransferJob:
         return self._small(images_to_uint8(image)[0])
 
     @torch.no_grad()
-    def _finish(self) -> HairTransferResult:
+    def _finish(self, *, stopped_in: str | None = None) -> HairTransferResult:
         s = self.settings
         dev = self.device
         hair_code, other_codes, mask_t, others = self._refinement.state()
@@ -513,14 +551,16 @@ class HairTransferJob:
                               torch.from_numpy(changed).to(dev), force_fp32=s.force_fp32)
         output = blender(1.0)
         weights = document_weights(mask, partition)
-        metrics = self._metrics(output, mask, old_hair)
+        metrics = self._metrics(output, mask, old_hair, stopped_in)
         return HairTransferResult(
             output=output, changed=changed, hair_mask=mask, names=[*names, HAIR_CHUNK],
             codes=[*other_codes, hair_code], weights=weights, metrics=metrics,
             notes=list(self.notes), pose=self._pose, lighting=self._lighting,
-            transform=self.identity.transform, settings=s, blender=blender)
+            transform=self.identity.transform, settings=s, blender=blender,
+            stopped=stopped_in is not None)
 
-    def _metrics(self, output: np.ndarray, mask: np.ndarray, old_hair: np.ndarray) -> dict:
+    def _metrics(self, output: np.ndarray, mask: np.ndarray, old_hair: np.ndarray,
+                 stopped_in: str | None = None) -> dict:
         identity_a = identity_b = None
         if self.identity_metric is not None:
             identity_a = self.identity_metric(output, self.identity.aligned)
@@ -536,14 +576,18 @@ class HairTransferJob:
         diff = (out - self.photo_a).square().mean(1)[0] / 4  # MSE of [0, 1] pixels
         outside_l2 = float((diff * keep).sum() / keep.sum().clamp(min=1))
         refine = self._refinement
+        inversion_steps = self.settings.inversion_steps
+        if stopped_in in ("invert_hair", "pose") and self._job_b is not None:
+            inversion_steps = self._job_b.step  # the hair photo's, A's were all done
         pose = self._pose.to_json() if self._pose is not None else None
         return {
             "identity_to_a": _round(identity_a), "identity_to_b": _round(identity_b),
             "hair_lpips": _round(hair_lpips), "outside_lpips": _round(outside_lpips),
             "outside_l2": _round(outside_l2),
             "hair_area": round(float((mask >= 0.5).mean()), 4),
-            "steps": {"inversion": self.settings.inversion_steps,
+            "steps": {"inversion": inversion_steps,
                       "refine": refine.step_count if refine else 0},
+            "stopped": stopped_in,  # the stage a stopped transfer was kept at
             "pose": pose, "lighting": None if self._lighting is None
             else self._lighting.to_json(),
             "same_photo": self.same_photo, "seconds": round(self.seconds, 3),

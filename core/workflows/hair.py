@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.errors import InvalidInputError, NoFaceError
+from core.errors import InvalidInputError, JobCancelled, NoFaceError
 from core.face.align import AlignTransform
 from core.face.pasteback import paste_back
 from core.hair.transfer import HairTransferSettings
@@ -26,6 +26,8 @@ from core.workflows.inversion import LatentCode
 from core.workflows.progress import FittingProgress, Progress, drive, relay
 
 POSE_FITTING_LABEL = "Learning head pose for this generator (once):"
+# A stop before the hair photo's inversion has taken a step: nothing to keep.
+STOPPED_BEFORE_TRANSFER = "Stopped before the hair was transferred; nothing changed."
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity (it holds arrays)
@@ -113,6 +115,7 @@ class HairOutcome:
     notes: list[str]
     generator_id: str | None
     generator_sha256: str | None
+    stopped: bool = False  # `result` is what a stopped transfer had reached
 
 
 def hair_transfer(models: LoadedModels, identity: Photo, hair: Photo,
@@ -131,9 +134,11 @@ def hair_transfer(models: LoadedModels, identity: Photo, hair: Photo,
     `mask_options` name how the user gives them, for messages; `no_face_hint` follows
     the no-face message (`{mask_option}` is filled in). `init` (see
     `core.workflows.encoder_init`): where A's chunks and B's head start; the metrics
-    record it. A stop on `control` ends the
-    transfer after its current step (JobCancelled: a transfer has no partial result),
-    the first pose-direction fitting too (nothing of it is stored).
+    record it. A stop on `control` ends the transfer after its current step (the
+    preparation looks at it between aligning, segmenting and encoding each photo): from
+    the hair photo's inversion on, the outcome is what it reached (`stopped`, see
+    `HairTransferJob.partial_result`); before that, and during the first pose-direction
+    fitting (nothing of it is stored), `JobCancelled(STOPPED_BEFORE_TRANSFER)`.
     """
     from core.face import prepare_photo
     from core.hair import HairTransferJob, transfer_chunks
@@ -151,16 +156,25 @@ def hair_transfer(models: LoadedModels, identity: Photo, hair: Photo,
             raise NoFaceError(f"No face was found in {photo.path.name}; hair transfer needs a "
                               f"face in both photos.{' ' + hint if hint else ''}") from error
 
+    def check() -> None:  # between the preparation's steps (seconds each)
+        if control.stop_requested:
+            raise JobCancelled(STOPPED_BEFORE_TRANSFER)
+
     yield Progress("prepare", 0, 1, "Aligning the photos", overall=0.0)
+    check()
     prepared_a = prepared(identity, face_a, mask_options[0])
+    check()
     prepared_b = prepared(hair, face_b, mask_options[1])
+    check()
     needs_sam = hair_mask_a is None or hair_mask_b is None
     segmenter = models.sam_if_installed() if needs_sam else None
     chunks_a = transfer_chunks(prepared_a, segmenter=segmenter, hair_mask=hair_mask_a,
                                photo_name=identity.path.name, hair_required=False,
                                mask_option=mask_options[0])
+    check()
     chunks_b = transfer_chunks(prepared_b, segmenter=segmenter, hair_mask=hair_mask_b,
                                photo_name=hair.path.name, mask_option=mask_options[1])
+    check()
     notes: list[str] = []
     chosen = choose_init(models, init, generator)
     notes += [chosen.note] if chosen.note else []
@@ -169,22 +183,31 @@ def hair_transfer(models: LoadedModels, identity: Photo, hair: Photo,
         space = settings.inversion_settings().space
         initial_a = encoder_codes(chosen.encoder, generator, prepared_a.aligned, space,
                                   len(chunks_a.masks))
+        check()
         initial_b = encoder_codes(chosen.encoder, generator, prepared_b.aligned, space, 1)[0]
+        check()
     directions = {}
     if settings.pose_match:
-        directions = yield from relay(
-            pose_directions_for(models.directions(), prepared_a, prepared_b, notes=notes,
-                                control=control),
-            lambda p: FittingProgress("pose_directions", p.done, p.total, POSE_FITTING_LABEL,
-                                      overall=0.0, faces=p.faces, stopped=p.stopped))
+        try:
+            directions = yield from relay(
+                pose_directions_for(models.directions(), prepared_a, prepared_b, notes=notes,
+                                    control=control),
+                lambda p: FittingProgress("pose_directions", p.done, p.total,
+                                          POSE_FITTING_LABEL, overall=0.0, faces=p.faces,
+                                          stopped=p.stopped))
+        except JobCancelled:
+            raise JobCancelled(STOPPED_BEFORE_TRANSFER) from None
+        check()
     job = HairTransferJob(generator, prepared_a, prepared_b, chunks_a, chunks_b, settings,
                           lpips=models.lpips_for(settings.loss), pose_directions=directions,
                           initial_codes_a=initial_a, initial_code_b=initial_b,
                           control=control)
-    yield from drive(job, lambda p: Progress(
+    stopped = yield from drive(job, lambda p: Progress(
         p.stage, p.step, p.total, p.label, overall=p.overall, losses=dict(p.losses),
         preview=p.preview, stopped=p.stopped))
-    result = job.result()  # JobCancelled when it was stopped before the end
+    result = job.partial_result() if stopped else job.result()
+    if result is None:
+        raise JobCancelled(STOPPED_BEFORE_TRANSFER)
     transfer = HairTransfer(
         output=result.output, changed=result.changed, hair_mask=result.hair_mask,
         metrics=dict(result.metrics, init=chosen.name), notes=list(result.notes),
@@ -193,7 +216,7 @@ def hair_transfer(models: LoadedModels, identity: Photo, hair: Photo,
         project=result.document())
     return HairOutcome(transfer, transfer.full_photo(identity.rgb),
                        f"{identity.path.stem}-hair.png", notes + list(result.notes),
-                       models.generator_id, generator.source_sha256)
+                       models.generator_id, generator.source_sha256, stopped=result.stopped)
 
 
 def hair_blend(models: LoadedModels, result: HairTransfer, t: float) -> np.ndarray:

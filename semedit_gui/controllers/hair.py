@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 
 from core.edit.scheduler import LatestWins
 from core.errors import SemeditError
+from core.workflows.hair import STOPPED_BEFORE_TRANSFER
 from semedit_gui import jobs
 from semedit_gui.controllers.documents import DocumentController
 from semedit_gui.controllers.job_registry import JobRegistry
@@ -64,6 +65,7 @@ class HairController(QObject):
         self._latest = LatestWins()
         self._pump_queued = False
         self.blend_renders = 0  # blend renders run (figures, tests)
+        self._overall = 0.0  # the running transfer's last progress, 0..1
         documents.session_changed.connect(self._on_session_changed)
 
     @property
@@ -109,12 +111,16 @@ class HairController(QObject):
                 return None
         settings = replace(settings, force_fp32=self._force_fp32())
         self.set_outcome(None)
+        self._overall = 0.0
+        # quiet: a stop is reported here, in the transfer's own words (what was kept)
         task = self.registry.submit(KIND, "Hair transfer", jobs.hair_transfer(
             session.doc.snapshot(), Path(hair_photo), settings,
             hair_mask_a=None if hair_chunk is None else hair_chunk.mask.copy(),
             hair_mask_b=mask_b), on_success=lambda o: self._done(session, o),
-            on_progress=self._on_progress, reason="Hair transfer")
+            on_progress=self._on_progress, reason="Hair transfer", quiet=True)
+        task.cancelled.connect(self._on_cancelled)
         if not task.finished:
+            self.message.emit("Hair transfer…", False)
             task.ended.connect(lambda: self.running_changed.emit(False))
             self.running_changed.emit(True)
         return task
@@ -127,18 +133,30 @@ class HairController(QObject):
     def _on_progress(self, item) -> None:
         """A `core.workflows.Progress` (the pose fitting, the first time, then the
         transfer's stages)."""
-        self.progress.emit(item.overall or 0.0, f"{item.label} {item.step}/{item.total}")
+        self._overall = item.overall or 0.0
+        self.progress.emit(self._overall, f"{item.label} {item.step}/{item.total}")
         if item.preview is not None:
             self.preview.emit(item.preview)
+
+    def _on_cancelled(self) -> None:
+        if not self.registry.closing:
+            self.progress.emit(0.0, STOPPED_BEFORE_TRANSFER)
+            self.message.emit(STOPPED_BEFORE_TRANSFER, False)
 
     def _done(self, session: EditorSession, outcome: jobs.HairOutcome) -> None:
         if self.documents.session is not session or self.registry.closing:
             return
         self.set_outcome(outcome)
         self.preview.emit(outcome.result.output)
-        self.progress.emit(1.0, describe_hair_metrics(outcome.result.metrics))
-        self.message.emit(" ".join(["Hair transferred: move the slider to blend, or open "
-                                    "the result as a new project.", *outcome.notes]), False)
+        metrics = outcome.result.metrics
+        # A stopped transfer's bar stays where it stopped.
+        self.progress.emit(self._overall if outcome.stopped else 1.0,
+                           describe_hair_metrics(metrics))
+        first = ("Hair transfer stopped; what it reached is kept: move the slider to blend, "
+                 "or open it as a new project." if outcome.stopped else
+                 "Hair transferred: move the slider to blend, or open the result as a new "
+                 "project.")
+        self.message.emit(" ".join([first, *outcome.notes]), False)
 
     def set_outcome(self, outcome: jobs.HairOutcome | None) -> None:
         """The transfer result the slider blends (a new one starts a new blend series)."""
@@ -229,13 +247,24 @@ class HairController(QObject):
             self.set_outcome(None)
 
 
+_STOPPED_AT = {"invert_hair": "while inverting the hair photo",
+               "pose": "before the head pose was matched", "refine": "while refining the hair"}
+
+
 def describe_hair_metrics(metrics: dict) -> str:
     """The transfer's figures as sentences with units (the Hair panel's status; its
-    tooltip says what each figure means)."""
+    tooltip says what each figure means). A stopped transfer says where it stopped and
+    that its result so far is what is shown."""
     steps = metrics.get("steps") or {}
-    parts = [f"Done in {float(metrics.get('seconds') or 0):.1f} s "
-             f"({steps.get('inversion', 0)} inversion steps per photo, "
-             f"{steps.get('refine', 0)} refinement steps)."]
+    counts = (f"{steps.get('inversion', 0)} inversion steps per photo, "
+              f"{steps.get('refine', 0)} refinement steps")
+    seconds = f"{float(metrics.get('seconds') or 0):.1f} s"
+    stopped = metrics.get("stopped")
+    if stopped:
+        where = _STOPPED_AT.get(stopped, "early")
+        parts = [f"Stopped {where} after {seconds} ({counts}); the result so far is kept."]
+    else:
+        parts = [f"Done in {seconds} ({counts})."]
     if isinstance(metrics.get("identity_to_a"), float):
         parts.append(f"Identity distance to your photo: {metrics['identity_to_a']:.2f} "
                      "(under 0.6: the same person).")
