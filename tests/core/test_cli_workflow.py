@@ -60,6 +60,8 @@ def test_invert_writes_project_and_metrics(inverted, photo_dir):
     assert all(c.code.shape == (8, 64) for c in doc.chunks)
     assert doc.photo_bytes == (photo_dir / "astronaut.png").read_bytes()
     assert doc.generator_sha256 and len(doc.generator_sha256) == 64
+    settings = doc.inversion["settings"]  # the loss and PTI steps are kept (issue #19)
+    assert (settings["loss"], settings["pti_steps"], settings["steps"]) == ("l2", 0, 30)
 
 
 def test_render_reproduces_the_inversion_and_keeps_the_rest(inverted, tmp_path, capsys):
