@@ -21,7 +21,6 @@ from core.models.loaded import LoadedModels
 from core.project import Document
 from core.workflows import AutoChunks, HairOutcome, InversionOutcome, OpenedPhoto
 from core.workflows.progress import relay
-from core.workflows.render import render_full_photo
 
 __all__ = ["AutoChunks", "ExportRequest", "FaceNeeded", "HairOutcome", "HairPhotoToPaint",
            "InversionOutcome", "InversionUpdate", "OpenedPhoto", "WholePhoto", "auto_chunks",
@@ -140,8 +139,8 @@ def whole_photo(snapshot: Document, *, force_fp32: bool | None, max_side: int):
     """The edited render pasted back into the original photo, as "Export full photo"
     writes it (core's `render_full_photo`), with a screen-sized copy for the view."""
     def work(models: LoadedModels, task) -> WholePhoto:
-        full = yield from render_full_photo(models, snapshot, force_fp32=force_fp32,
-                                            control=task.control)
+        full = yield from workflows.render_full_photo(models, snapshot, force_fp32=force_fp32,
+                                                      control=task.control)
         height, width = full.image.shape[:2]
         return WholePhoto(screen_copy(full.image, max_side), (width, height), full.edited,
                           full.seconds)

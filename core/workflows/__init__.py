@@ -43,9 +43,11 @@ from core.workflows.progress import FittingProgress, Progress
 from core.workflows.render import (
     AppliedEdits,
     Exported,
+    FullPhoto,
     Rendered,
     apply_edit_plan,
     export,
+    render_full_photo,
     render_project,
 )
 from core.workflows.segment import sam_mask
@@ -66,10 +68,11 @@ def run(workflow: Generator[Any, None, R],
 
 
 __all__ = [
-    "AppliedEdits", "AutoChunks", "Exported", "FittingProgress", "HairBlendState",
+    "AppliedEdits", "AutoChunks", "Exported", "FittingProgress", "FullPhoto", "HairBlendState",
     "HairOutcome", "HairTransfer", "InversionOutcome", "InvertedCodes", "LatentCode",
     "OpenedPhoto", "PackOffer", "Progress", "Rendered", "apply_edit_plan",
     "apply_inversion", "auto_chunks", "check_generator", "chunk_codes", "compute_directions",
     "direction_packs", "export", "hair_blend", "hair_transfer", "install_direction_pack",
-    "invert", "list_directions", "open_photo", "render_project", "run", "sam_mask",
+    "invert", "list_directions", "open_photo", "render_full_photo", "render_project", "run",
+    "sam_mask",
 ]

@@ -17,7 +17,6 @@ from core.jobs import JobControl
 from core.models.loaded import LoadedModels, ModelChoice
 from core.project import Document
 from core.stylegan import load_generator
-from core.workflows.render import render_full_photo
 from tests.gui.controller_fixtures import GEN
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -61,7 +60,8 @@ def test_the_full_photo_render_is_what_the_full_photo_export_writes(models, tmp_
     doc = inverted_document()
     workflows.apply_edit_plan(models, doc, [("face", [("pc0", 3.0)])])
     stages = []
-    full = workflows.run(render_full_photo(models, doc), lambda p: stages.append(p.stage))
+    full = workflows.run(workflows.render_full_photo(models, doc),
+                         lambda p: stages.append(p.stage))
     assert stages == ["render", "paste_back"]
     out = tmp_path / "exported.png"
     exported = workflows.run(workflows.export(models, doc, out, full_photo=True))
@@ -83,15 +83,15 @@ def test_nothing_edited_or_nothing_inverted_gives_the_original(models):
     uninverted.add_chunk(unedited.chunks[0].mask, name="face")  # no code yet
     photo = np.asarray(Image.open(io.BytesIO(unedited.photo_bytes)))
     for doc in (unedited, uninverted):
-        full = workflows.run(render_full_photo(models, doc))
+        full = workflows.run(workflows.render_full_photo(models, doc))
         assert not full.edited
         np.testing.assert_array_equal(full.image, photo)
 
 
 def test_no_photo_and_a_stop_are_refused_before_anything_is_rendered(models):
     with pytest.raises(InvalidInputError, match="no original photo"):
-        workflows.run(render_full_photo(models, inverted_document(with_photo=False)))
+        workflows.run(workflows.render_full_photo(models, inverted_document(with_photo=False)))
     control = JobControl()
     control.stop()
     with pytest.raises(JobCancelled):
-        workflows.run(render_full_photo(models, inverted_document(), control=control))
+        workflows.run(workflows.render_full_photo(models, inverted_document(), control=control))

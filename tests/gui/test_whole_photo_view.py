@@ -14,7 +14,6 @@ from PIL import Image
 from core import workflows
 from core.models.loaded import LoadedModels, ModelChoice
 from core.project import Document
-from core.workflows.render import render_full_photo
 from semedit_gui.canvas import CanvasView
 from semedit_gui.controllers.photo_view import (
     EXPORTED,
@@ -77,7 +76,7 @@ def test_whole_photo_shows_the_edit_pasted_back_and_follows_later_edits(rig, qtb
     # The very pixels a full-photo export writes.
     models = LoadedModels(ModelChoice(generator=GEN, models_dir=str(tmp_path / "models"),
                                       device="cpu"))
-    exported = workflows.run(render_full_photo(models, session.doc.snapshot()))
+    exported = workflows.run(workflows.render_full_photo(models, session.doc.snapshot()))
     np.testing.assert_array_equal(shown.image, exported.image)
 
     # A slider drag renders nothing until its release; the release renders once.
