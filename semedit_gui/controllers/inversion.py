@@ -117,7 +117,8 @@ class InversionController(QObject):
         if not resume:
             self.steps_done, self.losses = 0, []
         self._offset = self.steps_done
-        self._total = self._offset + settings.steps + (pti_steps if not resume else 0)
+        # PTI follows a continued run too (it tunes around the new codes): count its steps
+        self._total = self._offset + settings.steps + pti_steps
         chunks = list(session.doc.chunks)
         self.started.emit(self._total, resume)
         task = self.registry.submit(

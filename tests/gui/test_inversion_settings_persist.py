@@ -82,11 +82,15 @@ def test_a_project_reopens_with_the_settings_it_was_inverted_with(qtbot, tmp_pat
     assert panel.values() == AppSettings().inversion_defaults()
     open_path(qtbot, window, project)
     assert panel.values() == CHOSEN
-    # Continue uses what the panel shows: the project's 3 more steps, its loss
-    assert window.inversion.run(panel.settings(), panel.loss_kind, 0, resume=True)
+    # Continue uses what the panel shows: the project's 3 more steps, its loss, its PTI
+    shown = []
+    window.inversion.progress.connect(lambda stage, step, total, _loss: shown.append(
+        (stage, step, total)))
+    panel.continue_button.click()
     qtbot.waitUntil(lambda: window.inversion.state == "idle", timeout=WAIT_MS)
     assert window.session.doc.inversion["settings"]["loss"] == "l2"
-    assert window.inversion.steps_done == 3
+    assert window.inversion.steps_done == 3 and window.session.doc.pti_weights is not None
+    assert [s for s in shown if s[0] == "pti"][-1] == ("pti", 5, 5)  # 3 steps + 2 PTI
     window.close()
 
 
