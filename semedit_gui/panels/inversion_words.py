@@ -50,9 +50,9 @@ COVERAGE_TIPS = {
 COVERAGE_TIP = "Which pixels come from the generator. The time per step is the same."
 
 OPTIMISE_MASKS_TIP = ("Also moves the borders between chunks (on a 64×64 grid, kept near your "
-                      "masks) so they meet where the seams are least visible. With \"Only the "
-                      "chunks\" the outline of the painted area never moves. A small extra "
-                      "cost per step.")
+                      "masks) so each pixel goes to the chunk that reproduces it best. With "
+                      "\"Only the chunks\" the outline of the painted area never moves. A small "
+                      "extra cost per step.")
 
 STEPS_TIP = ("Optimisation steps. 300 is a good start; more gives a closer reconstruction and "
              "the time grows in proportion. The learning rate (0.1) warms up over the first "
