@@ -126,13 +126,16 @@ class WholePhoto:
 
 
 def screen_copy(rgb: np.ndarray, max_side: int) -> np.ndarray:
-    """`rgb`, or a copy shrunk by area averaging so that its long side is `max_side`."""
+    """`rgb`, or a copy shrunk so that its long side is `max_side`."""
     height, width = rgb.shape[:2]
     if max(height, width) <= max_side:
         return rgb
     scale = max_side / max(height, width)
     size = (max(round(width * scale), 1), max(round(height * scale), 1))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    # Less than halving, bilinear already averages every source pixel and is ~7× faster
+    # than area averaging (the original is shrunk on the UI thread).
+    interpolation = cv2.INTER_LINEAR if scale > 0.5 else cv2.INTER_AREA
+    return cv2.resize(rgb, size, interpolation=interpolation)
 
 
 def whole_photo(snapshot: Document, *, force_fp32: bool | None, max_side: int):
