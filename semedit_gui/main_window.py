@@ -347,11 +347,11 @@ class MainWindow(QMainWindow):
         dialog.deleteLater()
 
     def apply_settings(self, settings: AppSettings) -> None:
-        old_choice = self.settings.model_choice()
+        old_choice = self.generator_locator.model_choice(self.settings)  # a project's own
         self.settings = settings
         self._save_settings()
-        if settings.model_choice() != old_choice:
-            self.worker.set_models(settings.model_choice())
+        if self.generator_locator.model_choice(settings) != old_choice:
+            self.worker.set_models(self.generator_locator.model_choice(settings))
             self.documents.load_directions(again=True)
         apply_theme(QApplication.instance(), settings.theme)
         self.documents.apply_autosave_interval()

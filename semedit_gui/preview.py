@@ -63,6 +63,7 @@ class PreviewController(QObject):
         self.last_render_seconds: float | None = None
         self._force_fp32 = force_fp32  # the app's setting: True forces fp32, None as inverted
         self._precision: bool | None = None  # the setting the last request was made with
+        self._models = worker.choice  # and the models (another generator renders anew)
         self._latest = LatestWins()
         self._snapshot: tuple[int, Document] | None = None  # (revision, copy) for the worker
         self._pump_queued = False
@@ -103,9 +104,10 @@ class PreviewController(QObject):
         if session is None or not session.inverted:
             return
         doc = session.doc
-        precision = self._force_fp32()
-        if precision != self._precision:  # the same state must render again, differently
-            self._precision = precision
+        precision, models = self._force_fp32(), self.worker.choice
+        if (precision, models) != (self._precision, self._models):
+            # the same state must render again, differently
+            self._precision, self._models = precision, models
             self._latest = LatestWins()
             self._pump_queued = False  # a pump of the old slot ends without queueing more
         if self._snapshot is None or self._snapshot[0] != session.revision:

@@ -329,6 +329,11 @@ class GpuWorker(TaskThread):
         self.device_text = ""
         self.gpu_memory_bytes: int | None = None
 
+    @property
+    def choice(self) -> ModelChoice:
+        """The models the next task runs with (what `set_models` was last given)."""
+        return self._choice
+
     def register_cache(self, cache: dict) -> None:
         """`cache` holds worker-side objects built on the models; cleared on a switch."""
         self._model_caches.append(cache)

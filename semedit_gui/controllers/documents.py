@@ -28,6 +28,7 @@ from semedit_gui.worker import Task
 class DocumentController(QObject):
     session_changed = Signal(object)  # the new EditorSession, or None
     document_opened = Signal()  # a document is on screen (after session_changed)
+    photo_opening = Signal()  # a new document is about to be made from a photo (its job next)
     directions_loaded = Signal(object)  # the direction list for the current session
     message = Signal(str, bool)  # text, is it an error
     face_needed = Signal(object)  # the photo's Path: no face found, the user chooses a crop
@@ -90,6 +91,7 @@ class DocumentController(QObject):
         """A new document from a photo: its largest face, face `face_index`, a `square`
         (x0, y0, side) the user placed, or the whole image (align=False; centre square).
         No unsaved-changes question: `open_path` and `choose_face` ask it."""
+        self.photo_opening.emit()  # e.g. back to the Preferences' generator, before the job
         return self.registry.submit(
             "open", f"Opening {Path(path).name}",
             jobs.open_photo(Path(path), align=align, face_index=face_index, square=square),

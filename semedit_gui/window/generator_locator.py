@@ -1,9 +1,9 @@
-"""The window's side of a project's generator: switch to it when it is found, offer
-"Locate generator…" in the message bar when it is not (`ProjectGeneratorController`)."""
+"""The window's side of a project's generator: use it for the open document (the
+Preferences keep their own generator), offer "Locate generator…" in the message bar when
+it is missing (`ProjectGeneratorController`)."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
@@ -12,8 +12,7 @@ from semedit_gui.controllers.project_generator import LOCATE_LABEL, ProjectGener
 
 
 def connect_generator_locator(window) -> ProjectGeneratorController:
-    locator = ProjectGeneratorController(window.models.store,
-                                         lambda: window.settings.generator or None, window)
+    locator = ProjectGeneratorController(window.jobs, lambda: window.settings, window)
 
     def current_doc():
         return window.session.doc if window.session is not None else None
@@ -25,15 +24,18 @@ def connect_generator_locator(window) -> ProjectGeneratorController:
         if path:
             locator.locate(current_doc(), path)
 
-    def use(path: str) -> None:
-        window.apply_settings(dataclasses.replace(window.settings, generator=path))
+    def use(choice) -> None:
+        window.worker.set_models(choice)  # settings.json is left as the user set it
+        window.preview.refresh()  # the preview renders again with the new generator
 
-    # On session_changed, which comes before the session's directions are loaded, so
-    # they load with the project's own generator rather than failing on the old one.
+    # On session_changed, which comes before the session renders or loads its directions:
+    # the lookup job is queued (and switches the worker's models) ahead of those jobs.
     window.documents.session_changed.connect(
         lambda session: locator.check(session.doc if session is not None else None))
+    window.documents.photo_opening.connect(locator.new_photo)
+    window.jobs.job_ended.connect(locator.job_ended)
     locator.missing.connect(lambda text: window.message_bar.show_action(
         text, LOCATE_LABEL, choose_file))
-    locator.found.connect(use)
+    locator.choice_changed.connect(use)
     locator.message.connect(window.show_message)
     return locator
