@@ -223,7 +223,8 @@ def _run_method(models: LoadedModels, path: Path, method: str, settings: EvalSet
             chunky_seconds = time.perf_counter() - started
             apply_inversion(doc, list(doc.chunks), outcome.result, outcome.settings,
                             metrics=outcome.metrics, generator_id=outcome.generator_id,
-                            generator_sha256=outcome.generator_sha256)
+                            generator_sha256=outcome.generator_sha256,
+                            loss_kind=outcome.loss_kind, pti_steps=outcome.pti_steps)
             state.chunky = (doc, chunky_seconds)
             if method == "chunky_wplus":
                 return _row(name, method, outcome, chunky_seconds)

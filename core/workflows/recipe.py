@@ -169,7 +169,7 @@ def default_chunk_source(doc: Document) -> str:
 
 
 def recipe_from_document(doc: Document, *, directions: Any, chunk_source: str = "masks",
-                         loss: str = "lpips", pti_steps: int | None = None,
+                         loss: str | None = None, pti_steps: int | None = None,
                          export: ExportSettings = ExportSettings(), align: bool = True
                          ) -> Recipe:
     """A recipe that makes `doc`'s edits: its inversion settings, its enabled edits per
@@ -178,8 +178,9 @@ def recipe_from_document(doc: Document, *, directions: Any, chunk_source: str = 
 
     `chunk_source` "masks" keeps the document's masks (what the inversion ended with);
     "auto" makes the automatic face chunks on each photo, so the edited chunks must have
-    their names. The loss and PTI steps are not stored in a project: pass the ones used
-    (a project tuned with PTI needs `pti_steps`).
+    their names. `loss` and `pti_steps` default to those the project records with its
+    inversion settings; projects from before they were recorded say "lpips" and, unless
+    tuned with PTI (then `pti_steps` must be given), no PTI.
     """
     if not doc.generator_sha256 or not doc.chunks or any(c.code is None for c in doc.chunks):
         raise InvalidInputError("Only an inverted project can be saved as a recipe; run the "
@@ -188,6 +189,10 @@ def recipe_from_document(doc: Document, *, directions: Any, chunk_source: str = 
     if not isinstance(stored, dict):
         raise InvalidInputError("The project does not say how it was inverted; run the "
                                 "inversion again before saving a recipe.")
+    if loss is None:
+        loss = stored.get("loss", "lpips")
+    if pti_steps is None:
+        pti_steps = stored.get("pti_steps")
     if pti_steps is None:
         if doc.pti_weights is not None:
             raise InvalidInputError("This project was tuned with PTI; say how many PTI steps "
@@ -436,7 +441,8 @@ def apply_recipe(models: LoadedModels, recipe: Recipe, photo: Photo | str | Path
         raise JobCancelled("The inversion was stopped before it finished.")
     apply_inversion(doc, list(doc.chunks), outcome.result, outcome.settings,
                     metrics=outcome.metrics, generator_id=outcome.generator_id,
-                    generator_sha256=outcome.generator_sha256, pti_weights=outcome.pti_weights)
+                    generator_sha256=outcome.generator_sha256, pti_weights=outcome.pti_weights,
+                    loss_kind=outcome.loss_kind, pti_steps=outcome.pti_steps)
     apply_edit_plan(models, doc, [(chunk, [(e.direction, e.strength) for e in edits])
                                   for chunk, edits in recipe.edits.items()])
     return RecipeApplied(doc, opened.path, dict(outcome.metrics), notes)

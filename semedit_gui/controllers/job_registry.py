@@ -133,7 +133,8 @@ class JobRegistry(QObject):
         names = {"inversion": "the inversion", "hair": "the hair transfer",
                  "save": "saving", "autosave": "the autosave", "export": "the export",
                  "directions": "the edit directions", "open": "opening the file",
-                 "auto_chunks": "the automatic chunks", "sam": "the selection"}
+                 "auto_chunks": "the automatic chunks", "sam": "the selection",
+                 "whole_photo": "the whole-photo view"}
         kinds = self.running_kinds()
         if not kinds:
             return "Closing…"

@@ -92,7 +92,8 @@ def edited_document(models, photo: Path, *, masks: dict[str, Path] | None = None
                                    loss_kind="l2"))
     workflows.apply_inversion(doc, list(doc.chunks), outcome.result, outcome.settings,
                               metrics=outcome.metrics, generator_id=outcome.generator_id,
-                              generator_sha256=outcome.generator_sha256)
+                              generator_sha256=outcome.generator_sha256,
+                              loss_kind=outcome.loss_kind, pti_steps=outcome.pti_steps)
     stacks = EditStacks(doc, directions=models.directions().get)
     first, edited = next(iter(chunks)), list(chunks)[-1]
     stacks.set_enabled(first, stacks.add(first, "pc1", -1.5), False)  # off: not in the recipe
@@ -144,6 +145,19 @@ def test_a_recipe_from_a_document_makes_its_edits_bit_for_bit(chunks, photos, mo
     assert [(e.direction, e.strength) for e in project.chunk(edited).edits] == [("pc0", 2.0)]
     entry = manifest(out)[str(photos["a"])]
     assert entry["status"] == "done" and entry["outputs"] == ["a.png", "a.semedit"]
+
+
+def test_a_recipe_takes_the_loss_and_pti_steps_the_project_records(photos, models, tmp_path):
+    doc, _ = edited_document(models, photos["a"], masks={"face": photos["face"]})
+    assert doc.inversion["settings"]["loss"] == "l2"  # what edited_document inverted with
+    recipe = recipe_from_document(doc, directions=models.directions().get)
+    assert (recipe.loss, recipe.pti_steps) == ("l2", 0)
+    assert recipe_from_document(doc, directions=models.directions().get,
+                                loss="lpips").loss == "lpips"  # asked for: wins
+    older = doc.snapshot()  # a project from before the loss was recorded
+    older.inversion = {**older.inversion, "settings": {
+        k: v for k, v in older.inversion["settings"].items() if k not in ("loss", "pti_steps")}}
+    assert recipe_from_document(older, directions=models.directions().get).loss == "lpips"
 
 
 def test_recipe_files_are_checked_with_clear_messages(photos, models, tmp_path):
