@@ -28,6 +28,11 @@ from core.imageio import require_rgb
 
 DETECTION_MAX_SIDE = 1600
 DETECTION_UPSAMPLE = 1
+# A detection scoring below both of these is dropped as a face-like pattern: the mission
+# patch on the bundled astronaut scores 0.117 beside 1.164 for her face. Real faces in
+# group photos score within a few tenths of each other, far above a quarter of the best.
+WEAK_SCORE_SHARE = 0.25  # of the best detection's score
+WEAK_SCORE_FLOOR = 0.3  # dlib HOG score (margin of its SVM) kept whatever the best one is
 SHAPE_PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
 
 
@@ -96,16 +101,27 @@ SHAPE_PREDICTOR = LazyModel(_load_shape_predictor)
 
 
 def detect_faces(rgb: np.ndarray, *, max_side: int = DETECTION_MAX_SIDE) -> list[Face]:
-    """All faces in a uint8 RGB photo with their 68 landmarks, largest first."""
+    """All faces in a uint8 RGB photo with their 68 landmarks, largest first; detections
+    far weaker than the best one are left out (`score_cutoff`)."""
     image = _contiguous_rgb(rgb)
     small, scale = _downscaled(image, max_side)
     rects, scores, _ = DETECTOR.call(lambda detector: detector.run(small, DETECTION_UPSAMPLE))
+    cutoff = score_cutoff([float(score) for score in scores])
     faces = []
     for rect, score in zip(rects, scores, strict=True):
+        if score < cutoff:
+            continue
         full_rect = _scale_rect(rect, scale)
         faces.append(Face(full_rect, float(score), landmarks_for(image, full_rect)))
     faces.sort(key=lambda face: (-face.area, -face.score))
     return faces
+
+
+def score_cutoff(scores: Sequence[float]) -> float:
+    """The lowest detection score offered as a face among these: `WEAK_SCORE_FLOOR`, or
+    `WEAK_SCORE_SHARE` of the best score when that is lower (a photo of faces that are
+    all hard to see still shows them)."""
+    return min(WEAK_SCORE_FLOOR, WEAK_SCORE_SHARE * max(scores, default=0.0))
 
 
 def landmarks_for(rgb: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
