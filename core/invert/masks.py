@@ -13,8 +13,10 @@ them near the user's masks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,9 +39,49 @@ def check_masks(masks: torch.Tensor, resolution: int) -> torch.Tensor:
     if not torch.isfinite(masks).all():
         raise InvalidInputError("A mask contains NaN or infinite values.")
     empty = [i for i in range(masks.shape[0]) if float(masks[i].max()) <= 0]
-    if empty:
-        raise InvalidInputError(f"Chunk mask(s) {empty} are empty; paint something or remove them.")
+    if empty:  # the workflows name the chunks first (check_chunks_not_empty); numbers here
+        raise InvalidInputError(empty_chunks_sentence([str(i + 1) for i in empty]))
     return masks.float().clamp(0, 1)
+
+
+def check_chunks_not_empty(names: Sequence[str], used: Sequence[np.ndarray],
+                           painted: Sequence[np.ndarray]) -> None:
+    """Refuse chunks the inversion would have nothing to fit, naming them as the user
+    sees them: `used` are the masks after overlaps are settled (what the inversion
+    fits), `painted` the masks as painted, bottom to top. A chunk painted but entirely
+    under the chunks above it is said to be covered, not empty."""
+    def blank(mask) -> bool:
+        return float(np.max(mask, initial=0.0)) <= 0
+
+    empty = [f"'{name}'" for name, own in zip(names, painted, strict=True) if blank(own)]
+    covered = [f"'{name}'" for name, mask, own in zip(names, used, painted, strict=True)
+               if blank(mask) and not blank(own)]
+    if empty or covered:
+        raise InvalidInputError(empty_chunks_sentence(empty, covered))
+
+
+def empty_chunks_sentence(empty: Sequence[str], covered: Sequence[str] = ()) -> str:
+    """"Chunk 'hair' is empty; paint it or remove it." for chunks given as the user sees
+    them (a quoted name, or a number); `covered`: chunks hidden by the chunks above."""
+    parts = []
+    if empty:
+        one = len(empty) == 1
+        parts.append(f"{_chunks(empty)} {'is' if one else 'are'} empty; paint "
+                     f"{'it or remove it' if one else 'them or remove them'}")
+    if covered:
+        one = len(covered) == 1
+        remedy = "it up or remove it" if one else "them up or remove them"
+        parts.append(f"{_chunks(covered)} {'is' if one else 'are'} entirely covered by the "
+                     f"chunks above; move {remedy}")
+    return "; ".join(parts) + "."
+
+
+def _chunks(labels: Sequence[str]) -> str:
+    """"Chunk 'a'", "Chunks 'a' and 'b'", "Chunks 1, 2 and 3"."""
+    labels = list(labels)
+    if len(labels) == 1:
+        return f"Chunk {labels[0]}"
+    return f"Chunks {', '.join(labels[:-1])} and {labels[-1]}"
 
 
 def normalised(masks: torch.Tensor, coverage: Coverage) -> torch.Tensor:

@@ -18,7 +18,7 @@ import torch
 
 from core.errors import InvalidInputError
 from core.invert.engine import InversionResult, InversionSettings
-from core.invert.masks import composite
+from core.invert.masks import check_chunks_not_empty, composite
 from core.jobs import JobControl, control_or_new
 from core.latents.codes import ChunkCode, CodeSpace
 from core.models.loaded import LoadedModels
@@ -91,6 +91,8 @@ def invert(models: LoadedModels, doc: Document, settings: InversionSettings, *,
     if not doc.chunks:
         raise InvalidInputError("There are no chunks to invert; add one (Auto chunks, or "
                                 "paint one) first.")
+    painted = [np.asarray(c.mask, np.float32) for c in doc.chunks]  # named errors, early
+    check_chunks_not_empty([c.name for c in doc.chunks], resolve_overlaps(painted), painted)
     generator = models.generator()
     if generator.img_resolution != doc.resolution:
         raise InvalidInputError(
