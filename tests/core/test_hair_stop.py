@@ -4,6 +4,7 @@ preparation looks at the stop flag between its sub-steps."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -160,3 +161,27 @@ def test_a_workflow_stopped_in_the_hair_inversion_returns_what_it_kept(models, p
     differs = np.any(outcome.full_photo != photo_a, axis=2)
     assert differs.any() and differs.mean() < 0.5  # only around the hair
     assert any(n.startswith("Stopped while inverting the hair photo") for n in outcome.notes)
+
+
+def test_ctrl_c_while_refining_writes_what_the_cli_transfer_kept(photos, tmp_path, capsys,
+                                                                  monkeypatch):
+    from core.commands import hair as hair_command
+    from semedit_gui.launcher import main as semedit
+    from tests.core.test_workflows import ctrl_c_at
+
+    hair = np.zeros((R, R), np.uint8)
+    hair[:9] = 255
+    Image.fromarray(hair).save(tmp_path / "hair.png")
+    ctrl_c_at(hair_command, monkeypatch, "refine", 2)
+    out = tmp_path / "out.png"
+    code = semedit(["hair", str(photos["a"]), str(photos["b"]), "--generator",
+                    str(DATA / "ada_tiny.pkl"), "--loss", "l2", "--steps", "3",
+                    "--refine-steps", "300", "--no-pose-match", "--hair-mask-a",
+                    str(tmp_path / "hair.png"), "--hair-mask-b", str(tmp_path / "hair.png"),
+                    "-o", str(out)])
+    stdout, err = capsys.readouterr()
+    assert code == 0, err
+    figures = json.loads(stdout.strip().splitlines()[-1])
+    assert figures["stopped"] == "refine" and 2 <= figures["steps"]["refine"] <= 3
+    assert "Stopped while refining the hair" in err
+    assert np.asarray(Image.open(out)).shape == load_photo(photos["a"]).rgb.shape
