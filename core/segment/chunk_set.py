@@ -25,6 +25,7 @@ from core.project.document import SPACES, Chunk, Document
 from core.project.history import BBox, MaskDiff, ValueChange
 from core.segment import mask_ops
 from core.segment.brush import Brush, BrushStroke
+from core.segment.bucket import DEFAULT_TOLERANCE, BucketFill, bucket_fill, fill_point
 from core.segment.mask_io import LoadedMask, load_mask, save_mask
 
 ChunkRef = Chunk | str | int
@@ -69,12 +70,14 @@ class ChunkListChange:
 class PaintStroke:
     """One brush stroke on one chunk; `end()` records it as a single undo step."""
 
-    def __init__(self, chunk_set: ChunkSet, chunk: Chunk, brush: Brush):
+    def __init__(self, chunk_set: ChunkSet, chunk: Chunk, brush: Brush, *,
+                 closes_group: bool = False):
         self._chunk_set = chunk_set
         self.chunk = chunk
         self.brush = brush
         self._stroke = BrushStroke(chunk.mask, brush)
         self._ended = False
+        self._closes_group = closes_group  # the stroke's chunk was made for it (one step)
 
     def add_point(self, x: float, y: float) -> BBox | None:
         """Paint up to (x, y) in mask pixels; returns the box that changed (or None)."""
@@ -90,12 +93,15 @@ class PaintStroke:
         if self._ended:
             return
         self._ended = True
-        result = self._stroke.finish()
-        if result is None:
-            return
-        label = "Erase" if self.brush.erase else "Brush stroke"
-        self._chunk_set._push_mask_diff(self.chunk, MaskDiff(
-            self.chunk.mask, result.bbox, result.old_patch, result.new_patch, label))
+        try:
+            result = self._stroke.finish()
+            if result is not None:
+                label = "Erase" if self.brush.erase else "Brush stroke"
+                self._chunk_set._push_mask_diff(self.chunk, MaskDiff(
+                    self.chunk.mask, result.bbox, result.old_patch, result.new_patch, label))
+        finally:
+            if self._closes_group:
+                self._chunk_set.doc.history.end_group()
 
 
 class ChunkSet(Observable[ChunkSetEvent]):
@@ -278,6 +284,21 @@ class ChunkSet(Observable[ChunkSetEvent]):
         """Start painting (or erasing, per the brush) on a chunk; call `end()` when done."""
         return PaintStroke(self, self._unlocked(ref, "painted"), brush)
 
+    def begin_stroke_in_new_chunk(self, brush: Brush) -> PaintStroke:
+        """The first stroke where there is no chunk to paint on: a new chunk ('Chunk N', on
+        top) takes it, and adding it and the stroke are one undo step once `end()` is called."""
+        if brush.erase:
+            raise InvalidInputError("There is nothing to erase: no chunk has been painted yet.")
+        name = self.doc.default_chunk_name()
+        history = self.doc.history
+        history.begin_group(f"Brush stroke on new {name}")
+        try:
+            chunk = self.add(name=name)
+            return PaintStroke(self, chunk, brush, closes_group=True)
+        except BaseException:
+            history.end_group()
+            raise
+
     def paint_line(self, ref: ChunkRef, brush: Brush,
                    points: list[tuple[float, float]]) -> None:
         """A whole stroke at once (scripts and tests): one undo step."""
@@ -302,12 +323,42 @@ class ChunkSet(Observable[ChunkSetEvent]):
             raise InvalidInputError("The new mask contains NaN or infinite values.")
         self._replace_mask(chunk, np.clip(mask, 0.0, 1.0), label)
 
-    def fill(self, ref: ChunkRef, x: float, y: float, *, value: float = 1.0,
-             tolerance: float = 0.1) -> None:
-        """Paint-bucket: fill the connected area around (x, y)."""
+    def fill(self, ref: ChunkRef, x: float, y: float, *,
+             tolerance: float = DEFAULT_TOLERANCE) -> BucketFill:
+        """Paint bucket at mask pixel (x, y): inside the chunk's own outline the enclosed
+        area, elsewhere the photo's similar-colour region (`core.segment.bucket`); the
+        other chunks' locked pixels are never taken."""
         chunk = self._unlocked(ref, "filled")
-        self._replace_mask(chunk, mask_ops.flood_fill(chunk.mask, x, y, value, tolerance),
-                           "Fill")
+        blocked = self.locked_pixels(except_chunk=chunk)
+        row, col = fill_point(x, y, self.resolution, self.resolution)
+        if blocked[row, col]:
+            owner = next(c for c in reversed(self.doc.chunks)
+                         if c.locked and c is not chunk and c.mask[row, col] >= 0.5)
+            raise InvalidInputError(f"That pixel belongs to the locked chunk {owner.name!r}; "
+                                    "unlock it to fill there.")
+        result = bucket_fill(chunk.mask, self.doc.aligned, x, y, tolerance=tolerance,
+                             blocked=blocked)
+        self._replace_mask(chunk, result.mask, "Fill")
+        return result
+
+    def fill_new_chunk(self, x: float, y: float, *,
+                       tolerance: float = DEFAULT_TOLERANCE) -> tuple[Chunk, BucketFill]:
+        """Fill where there is no chunk to fill: a new chunk ('Chunk N', on top) takes the
+        fill; adding it and filling it are one undo step."""
+        fill_point(x, y, self.resolution, self.resolution)  # a bad point adds no chunk
+        name = self.doc.default_chunk_name()
+        with self.doc.history.group(f"Fill new {name}"):
+            chunk = self.add(name=name)
+            result = self.fill(chunk, x, y, tolerance=tolerance)
+        return chunk, result
+
+    def locked_pixels(self, except_chunk: Chunk | None = None) -> np.ndarray:
+        """bool [R, R]: where a locked chunk (other than `except_chunk`) covers at least half."""
+        blocked = np.zeros((self.resolution, self.resolution), bool)
+        for chunk in self.doc.chunks:
+            if chunk.locked and chunk is not except_chunk:
+                blocked |= chunk.mask >= 0.5
+        return blocked
 
     def grow(self, ref: ChunkRef, radius_px: float) -> None:
         """Grow (positive radius) or shrink (negative) the chunk's outline."""
