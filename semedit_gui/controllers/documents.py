@@ -116,6 +116,8 @@ class DocumentController(QObject):
             return
         session = self.adopt(opened.document, photo_path=opened.path)
         session.face_boxes = opened.face_boxes
+        if not _bundled(opened.path):  # the sample has its own button on the welcome page
+            self.add_recent(opened.path)
         notes = list(opened.notes)
         if len(opened.face_boxes) > 1:
             notes.append(f"It has {len(opened.face_boxes)} faces; face {opened.face_index + 1}"
@@ -299,10 +301,13 @@ class DocumentController(QObject):
         self._save_settings()
 
     def open_recent(self, path: str) -> Task | None:
+        """Open a recent project, or a recent photo as a new document; a file that is gone
+        is taken off the list."""
         if not Path(path).is_file():
             self._settings().remove_recent(path)
             self._save_settings()
-            self.message.emit(f"{path} no longer exists.", True)
+            self.message.emit(f"{path} no longer exists; it was taken off the recent files.",
+                              True)
             return None
         return self.open_path(Path(path))
 
@@ -327,6 +332,16 @@ class DocumentController(QObject):
         return self.registry.submit("directions", "Loading edit directions",
                                     jobs.load_directions(), on_success=loaded,
                                     reason="Edit directions")
+
+
+def _bundled(path: Path) -> bool:
+    """A file that comes with the program (the sample photo)."""
+    from core.resources import resources_dir
+
+    try:
+        return Path(path).resolve().is_relative_to(resources_dir().resolve())
+    except OSError:
+        return False
 
 
 def _users_folder(folder: Path) -> bool:

@@ -70,7 +70,7 @@ def test_open_save_reopen_and_recent_files(qtbot, setup, photo, tmp_path):
     assert answers.asked == ["save:astronaut.semedit"]
     qtbot.waitUntil(lambda: not session.dirty, timeout=WAIT_MS)
     assert load_project(answers.save_path).chunks[0].name == "all"
-    assert settings.recent_files == [str(answers.save_path.resolve())]
+    assert settings.recent_files == [str(answers.save_path.resolve()), str(photo.resolve())]
 
     with qtbot.waitSignal(documents.document_opened, timeout=WAIT_MS):
         documents.open_path(answers.save_path)
