@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar
 
 from core.segment.brush import MAX_BRUSH_SIZE, Brush
+from core.segment.bucket import MAX_TOLERANCE
 
 
 class BrushBar(QToolBar):
@@ -27,6 +28,9 @@ class BrushBar(QToolBar):
                              ("Hardness", self.hardness), ("Opacity", self.opacity)):
             self.addWidget(QLabel(f" {text} "))
             self.addWidget(widget)
+        self.tolerance = _fill_tolerance_box(canvas.tools["fill"])
+        self.addWidget(QLabel(" Fill tolerance "))
+        self.addWidget(self.tolerance)
         self._show(canvas.brush)
         canvas.brush_changed.connect(self._show)
         canvas.zoom_changed.connect(lambda _zoom: self._show_on_screen())
@@ -59,3 +63,13 @@ def _percent_slider(tip: str) -> QSlider:
     slider.setFixedWidth(90)
     slider.setToolTip(tip)
     return slider
+
+
+def _fill_tolerance_box(fill_tool) -> QSpinBox:
+    """How similar a colour must be for Fill to take it (0: the clicked colour only)."""
+    box = QSpinBox(minimum=0, maximum=int(MAX_TOLERANCE))
+    box.setValue(round(fill_tool.tolerance))
+    box.setToolTip("Fill tolerance: how far a colour may be from the clicked one (0–255, in "
+                   "perceived colour) and still be filled. Larger takes more of the photo.")
+    box.valueChanged.connect(lambda value: setattr(fill_tool, "tolerance", float(value)))
+    return box

@@ -92,7 +92,8 @@ class WindowActions:
         self.tool_group = QActionGroup(w)
         self.tools: dict[str, QAction] = {}
         for name, text, key in TOOLS:
-            action = a(text, lambda _=False, n=name: w.set_tool(n), key, checkable=True)
+            action = a(text, lambda _=False, n=name: w.set_tool(n), key, checkable=True,
+                       tip=canvas.tools[name].tip)
             self.tool_group.addAction(action)
             self.tools[name] = action
         self.tools["brush"].setChecked(True)

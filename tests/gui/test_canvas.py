@@ -109,8 +109,7 @@ def test_eraser_removes_paint(qtbot, view):
 @pytest.mark.parametrize(("options", "expected"), [
     ({"locked": True}, "Chunk 'hair' is locked"),
     ({"visible": False}, "Chunk 'hair' is hidden"),
-    (None, "Add a chunk first"),
-])
+])  # with no chunk at all the stroke makes one: tests/gui/test_canvas_first_stroke.py
 def test_painting_is_refused_with_a_message(qtbot, view, messages, options, expected):
     session = make_session(**options) if options else make_session()
     view.set_session(session)

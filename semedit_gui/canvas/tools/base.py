@@ -94,6 +94,7 @@ class CanvasTool:
     """The base of the tools: ignores every button and has nothing to end."""
 
     name = ""
+    tip = ""  # what the tool does, for its toolbar button's tooltip and status hint
     shows_brush_cursor = False
     drag_cursor: Qt.CursorShape | None = None  # while it holds a drag; None: the usual one
 

@@ -9,6 +9,7 @@ import math
 from core.errors import SemeditError
 from core.project.document import Chunk
 from core.segment.brush import MAX_BRUSH_SIZE, Brush
+from core.segment.bucket import DEFAULT_TOLERANCE
 from core.segment.chunk_set import PaintStroke
 from semedit_gui.canvas.tools.base import (
     PHOTO_VIEW_REFUSAL,
@@ -40,7 +41,8 @@ def resized_brush(brush: Brush, grow: bool) -> Brush:
 
 
 def paint_refusal(tool: str, chunks: list[Chunk] | None, selected: Chunk | None) -> str | None:
-    """Why `tool` cannot change the selected chunk now, as a sentence; None when it can.
+    """Why `tool` cannot change the selected chunk now, as a sentence; None when it can
+    (with no chunks at all the brush and fill make one, as Krita and GIMP make a layer).
 
     `chunks` is None when no document is open.
     """
@@ -48,7 +50,10 @@ def paint_refusal(tool: str, chunks: list[Chunk] | None, selected: Chunk | None)
     if chunks is None:
         return "Open a photo first: there is nothing to paint on yet."
     if not chunks:
-        return "Add a chunk first: painting needs a chunk to paint on."
+        if tool == "eraser":
+            return ("There is nothing to erase yet: paint with the Brush or click with Fill "
+                    "first, and that makes the first chunk.")
+        return None
     if selected is None:
         return f"Select a chunk in the chunk list to {verb} it."
     if selected.locked:
@@ -58,8 +63,12 @@ def paint_refusal(tool: str, chunks: list[Chunk] | None, selected: Chunk | None)
     return None
 
 
-def _paint_target(tool: str, host: ToolHost) -> Chunk | None:
-    """The chunk `tool` may change now, or None after telling the user why not."""
+_NEW_CHUNK = object()  # `_paint_target`'s answer when the document has no chunk yet
+
+
+def _paint_target(tool: str, host: ToolHost) -> Chunk | object | None:
+    """The chunk `tool` may change now, `_NEW_CHUNK` when the document has none yet (the
+    tool makes one), or None after telling the user why not."""
     if host.photo_view_active:
         host.say(PHOTO_VIEW_REFUSAL)
         return None
@@ -69,7 +78,7 @@ def _paint_target(tool: str, host: ToolHost) -> Chunk | None:
     if reason is not None:
         host.say(reason)
         return None
-    return session.selected
+    return session.selected if session.doc.chunks else _NEW_CHUNK
 
 
 class StrokeTool(CanvasTool):
@@ -82,6 +91,9 @@ class StrokeTool(CanvasTool):
         super().__init__(host)
         self.erase = erase
         self.name = "eraser" if erase else "brush"
+        self.tip = ("Eraser (E): drag to remove paint from the selected chunk." if erase else
+                    "Brush (P): drag to paint the selected chunk ([ and ] change the size). "
+                    "With no chunk yet, the first stroke makes Chunk 1.")
         self._stroke: PaintStroke | None = None
 
     @property
@@ -96,8 +108,13 @@ class StrokeTool(CanvasTool):
         if chunk is None:
             return Press.HANDLED
         brush = dataclasses.replace(self.host.brush, erase=self.erase)
+        session = self.host.session
         try:
-            self._stroke = self.host.session.chunk_set.begin_stroke(chunk, brush)
+            if chunk is _NEW_CHUNK:
+                self._stroke = session.chunk_set.begin_stroke_in_new_chunk(brush)
+                session.select(self._stroke.chunk)
+            else:
+                self._stroke = session.chunk_set.begin_stroke(chunk, brush)
         except SemeditError as exc:
             self.host.say(str(exc))
             return Press.HANDLED
@@ -132,9 +149,18 @@ class StrokeTool(CanvasTool):
 
 
 class FillTool(CanvasTool):
-    """A left click flood-fills the selected chunk from the clicked pixel (one undo step)."""
+    """A left click adds to the selected chunk, as one undo step, the region of similar
+    photo colour around the clicked pixel (within `tolerance`, 0–255), or, inside an
+    outline the chunk itself encloses, the whole enclosed area (`core.segment.bucket`)."""
 
     name = "fill"
+    tip = ("Fill (G): click to add the region of similar colour around the pointer to the "
+           "chunk (Tolerance in the brush bar sets how similar); inside an outline you "
+           "painted, fills the enclosed area. With no chunk yet, makes Chunk 1.")
+
+    def __init__(self, host: ToolHost):
+        super().__init__(host)
+        self.tolerance = DEFAULT_TOLERANCE
 
     def press(self, event: ToolEvent) -> Press:
         if not event.left:
@@ -142,9 +168,17 @@ class FillTool(CanvasTool):
         chunk = _paint_target(self.name, self.host)
         if chunk is None or not self.host.image_rect.contains(event.scene):
             return Press.HANDLED
+        session = self.host.session
+        x, y = scene_to_pixel(event.scene.x(), event.scene.y())
         try:
-            self.host.session.chunk_set.fill(
-                chunk, *scene_to_pixel(event.scene.x(), event.scene.y()))
+            if chunk is _NEW_CHUNK:
+                chunk, result = session.chunk_set.fill_new_chunk(x, y, tolerance=self.tolerance)
+                session.select(chunk)
+            else:
+                result = session.chunk_set.fill(chunk, x, y, tolerance=self.tolerance)
         except SemeditError as exc:
             self.host.say(str(exc))
+            return Press.HANDLED
+        if result.pixels == 0:
+            self.host.say(f"Fill changed nothing: that area is already in '{chunk.name}'.")
         return Press.HANDLED
