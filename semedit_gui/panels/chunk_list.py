@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import SemeditError
 from core.project.document import SPACES, Chunk
+from semedit_gui.panels.inversion_words import SPACE_LABELS
 
 COLUMN_COLOUR, COLUMN_NAME, COLUMN_VISIBLE, COLUMN_LOCKED, COLUMN_SPACE, COLUMN_CODE = range(6)
 HEADERS = ("", "Name", "Show", "Lock", "Space", "Code")
@@ -27,9 +28,15 @@ HEADER_TIPS = (
     "Chunk name (double-click or F2 to rename)",
     "Show or hide the chunk's overlay (a hidden chunk still owns its pixels)",
     "Lock the chunk's mask and name against changes",
-    "Latent space the chunk is inverted into: w, wplus or s",
+    "Latent space the chunk is inverted into: W, W+ or S (as in the Inversion panel)",
     "● when the chunk has been inverted and has its own latent code",
 )
+
+
+def space_short_label(space: str) -> str:
+    """The Inversion panel's name of a latent space without its explanation: 'W+' for
+    'W+ (per layer, balanced)'; the space's own id if the panel has no name for it."""
+    return SPACE_LABELS.get(space, space).split(" (")[0]
 
 
 class ChunkListModel(QAbstractTableModel):
@@ -116,7 +123,9 @@ class ChunkListModel(QAbstractTableModel):
             if role == roles.ToolTipRole:
                 return HEADER_TIPS[column]
         elif column == COLUMN_SPACE:
-            if role in (roles.DisplayRole, roles.EditRole):
+            if role == roles.DisplayRole:
+                return space_short_label(chunk.space)
+            if role == roles.EditRole:
                 return chunk.space
             if role == roles.ToolTipRole:
                 return self._space_tip(chunk)
@@ -176,10 +185,10 @@ class ChunkListModel(QAbstractTableModel):
         return chunk.code is None and self._session is not None
 
     def _space_tip(self, chunk: Chunk) -> str:
+        label = SPACE_LABELS.get(chunk.space, chunk.space)
         if chunk.code is not None:
-            return (f"Inverted in {chunk.space}: the space is fixed while the chunk has a "
-                    "latent code")
-        return f"Latent space for the inversion ({chunk.space}); double-click to change"
+            return f"Inverted in {label}: the space is fixed while the chunk has a latent code"
+        return f"Latent space for the inversion: {label}; double-click to change"
 
 
 class SpaceDelegate(QStyledItemDelegate):
@@ -187,15 +196,16 @@ class SpaceDelegate(QStyledItemDelegate):
 
     def createEditor(self, parent, option, index):
         combo = QComboBox(parent)
-        combo.addItems(list(SPACES))
+        for space in SPACES:
+            combo.addItem(SPACE_LABELS.get(space, space), space)
         combo.activated.connect(lambda _i: self._commit(combo))
         return combo
 
     def setEditorData(self, editor, index) -> None:
-        editor.setCurrentText(str(index.data(Qt.ItemDataRole.EditRole)))
+        editor.setCurrentIndex(max(editor.findData(index.data(Qt.ItemDataRole.EditRole)), 0))
 
     def setModelData(self, editor, model, index) -> None:
-        model.setData(index, editor.currentText(), Qt.ItemDataRole.EditRole)
+        model.setData(index, editor.currentData(), Qt.ItemDataRole.EditRole)
 
     def _commit(self, combo: QComboBox) -> None:
         self.commitData.emit(combo)

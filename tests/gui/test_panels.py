@@ -90,7 +90,7 @@ def test_chunks_are_listed_top_first_with_their_properties(qtbot, session):
     face = model.index(2, 0)
     assert model.index(2, COLUMN_CODE).data() == "●"  # face is inverted
     assert model.index(0, COLUMN_CODE).data() == ""
-    assert model.index(2, COLUMN_SPACE).data() == "w"
+    assert model.index(2, COLUMN_SPACE).data() == "W"  # the Inversion panel's name
     assert QColor(model.index(2, COLUMN_COLOUR).data(Qt.ItemDataRole.DecorationRole)) \
         == QColor(*session.doc.chunks[0].colour)
     assert model.index(face.row(), COLUMN_VISIBLE).data(Qt.ItemDataRole.CheckStateRole) \
