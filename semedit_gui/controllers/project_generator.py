@@ -109,8 +109,10 @@ class ProjectGeneratorController(QObject):
     def job_ended(self, task: Task) -> None:
         """After the job that opened a photo: a failed or stopped one left the project on
         screen, which is checked again."""
+        if task.kind != "open":
+            return
         restore, self._restore = self._restore, None
-        if task.kind == "open" and restore is not None and restore is self._doc:
+        if restore is not None and restore is self._doc:
             self.check(restore)
 
     def locate(self, doc: Document | None, path: str | Path) -> Task | None:

@@ -154,6 +154,15 @@ def test_a_projects_generator_is_used_for_it_without_changing_the_preferences(
     assert window.worker.choice.generator == str(b_path)
     assert window.worker.choice.sam == str(tmp_path / "sam.pth")
 
+    # A photo that cannot be opened leaves the project on screen, with its generator.
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    task = window.open_path(broken)
+    qtbot.waitUntil(lambda: task.finished and window.worker.idle, timeout=WAIT_MS)
+    assert task.state == "failed" and window.session.path == project_b
+    qtbot.waitUntil(lambda: window.worker.choice.generator == str(b_path), timeout=WAIT_MS)
+    failures.clear()
+
     # A new photo afterwards uses A (the Preferences' generator), its inversion too.
     with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
         window.open_path(tmp_path / "astronaut.png")
