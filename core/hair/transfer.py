@@ -5,6 +5,7 @@
     for progress in job.run():      # stage, step, total, now and then a preview
         ...                         # control.stop() from any thread; run() again resumes
     result = job.result()           # output, metrics, document(), interpolate(t)
+    kept = job.partial_result()     # after a stop: what it reached (or None), resumable
 
 Stages:
 1. `invert_identity`: ChunkyGAN inversion of A, one code per chunk (background, face,
