@@ -26,6 +26,8 @@ from semedit_gui.worker import Task
 
 
 class DocumentController(QObject):
+    session_switching = Signal()  # another document (or none) comes next: what was about
+    # this one goes (e.g. an error bar), before anything about the next one is said
     session_changed = Signal(object)  # the new EditorSession, or None
     document_opened = Signal()  # a document is on screen (after session_changed)
     photo_opening = Signal()  # a new document is about to be made from a photo (its job next)
@@ -55,6 +57,7 @@ class DocumentController(QObject):
     # ----------------------------------------------------------------- the session
 
     def set_session(self, session: EditorSession | None) -> None:
+        self.session_switching.emit()
         old, self.session = self.session, session
         if old is not None:
             old.close()

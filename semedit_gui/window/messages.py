@@ -75,6 +75,13 @@ class WindowMessages:
         self.counter.clicked.connect(self.open_list)
         bar.addPermanentWidget(self.counter)
         window.message_bar.shown.connect(lambda text: self.log.add(text, "error"))
+        # The bar shows the present: it goes when the document it was about does, and a
+        # job's failure goes when a job of the same kind succeeds (the log keeps both).
+        self._failing_kind = self._bar_kind = ""
+        window.message_bar.shown.connect(self._bar_shown)
+        window.documents.session_switching.connect(window.message_bar.hide)
+        window.jobs.job_failed.connect(self._job_failed)  # before the failure is shown
+        window.jobs.job_ended.connect(self._job_ended)
         window.message_bar.history_requested.connect(self.open_list)
         window.jobs.message.connect(self._job_line)
         self.log.added.connect(self._on_added)
@@ -110,6 +117,18 @@ class WindowMessages:
     @property
     def panel(self) -> MessagesPanel | None:
         return self.dialog.findChild(MessagesPanel) if self.dialog is not None else None
+
+    def _job_failed(self, task, _reason: str) -> None:
+        self._failing_kind = task.kind
+
+    def _bar_shown(self, _text: str) -> None:
+        self._bar_kind, self._failing_kind = self._failing_kind, ""
+
+    def _job_ended(self, task) -> None:
+        self._failing_kind = ""
+        if task.state == "done" and task.kind and task.kind == self._bar_kind:
+            self.window.message_bar.hide()  # e.g. Auto Chunks worked on the next photo
+            self._bar_kind = ""
 
     def _job_line(self, text: str) -> None:
         # "Saving x…" lines only say a job runs (they clear when it ends); a job's other
