@@ -46,6 +46,7 @@ from semedit_gui.window import actions, prompts
 from semedit_gui.window.actions import WindowActions, build_menus_and_toolbars
 from semedit_gui.window.closing import WindowShutdown, close_window
 from semedit_gui.window.generator_locator import connect_generator_locator
+from semedit_gui.window.history_pause import HistoryPause
 from semedit_gui.window.messages import WindowMessages
 from semedit_gui.window.model_dialogs import ModelDialogs
 from semedit_gui.worker import GpuWorker, Task
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
         build_menus_and_toolbars(self, self.commands, (
             self.sam_tool.apply_action, self.sam_tool.new_chunk_action,
             self.sam_tool.clear_action), list(self.docks.values()))
+        self.history_pause = HistoryPause(self)  # Undo/Redo wait while an inversion runs
         self._connect()
         self.status_timer = QTimer(self)
         self.status_timer.timeout.connect(self._update_status)
@@ -178,7 +180,7 @@ class MainWindow(QMainWindow):
         inv.encoder_changed.connect(lambda ok: panel.set_encoder(ok, inv.encoder_benefit))
         panel.set_encoder(inv.encoder_available(), inv.encoder_benefit)
         docs.document_opened.connect(lambda: inv.quick_on_open(panel.settings()))
-        inv.state_changed.connect(self._update_inversion_panel)
+        inv.state_changed.connect(self._update_actions)  # the panel, Undo/Redo paused or not
         inv.started.connect(panel.show_started)
         inv.progress.connect(panel.show_progress)
         inv.preview.connect(self.show_aligned)
@@ -257,6 +259,7 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self, *_args) -> None:
         self.commands.show_history(self.session.doc.history if self.session else None)
+        self.history_pause.show()
         self._update_inversion_panel()
 
     def _update_inversion_panel(self, *_args) -> None:

@@ -13,6 +13,11 @@ undo step, so editing can start right away; a photo just opened gets it automati
 starts from the encoder's guess when one is installed). Without an encoder, Quick is
 off and `encoder_benefit` says what installing one would give.
 
+While a run goes on, Undo and Redo wait (`history_paused` says why): the run fits the
+chunks as they were when it started, and stepping back past a chunk's creation would
+take away a chunk it is fitting (the result could not be applied, the run's work lost).
+Strokes painted meanwhile are kept and marked (`masks_changed_since_inversion`).
+
 The panel's settings belong to the document: an opened project shows what it was last
 inverted with (inversion.json `settings`, with the loss and PTI steps), or what the panel
 held when it was saved (`next_run`: kept in the document as the user changes a setting,
@@ -46,6 +51,8 @@ NEXT_RUN = "next_run"  # inversion.json: the panel's settings when the project w
 # The panel's settings (InversionPanel.values) and what each may hold.
 PANEL_CHOICES = {"space": SPACES, "loss": LOSS_KINDS, "coverage": COVERAGES}
 PANEL_NUMBERS = {"steps": (1, 100_000), "pti_steps": (0, 100_000), "lambda_reg": (0.0, 1e6)}
+HISTORY_PAUSED = ("Undo and Redo are paused while the inversion runs: they would change the "
+                  "chunks it is fitting. Stop it first (what it reached is kept).")
 
 
 class InversionController(QObject):
@@ -85,6 +92,11 @@ class InversionController(QObject):
     @property
     def state(self) -> str:
         return self._state
+
+    @property
+    def history_paused(self) -> str:
+        """Why Undo and Redo must wait now, or "" when they need not."""
+        return HISTORY_PAUSED if self._state != "idle" else ""
 
     @property
     def task(self) -> Task | None:

@@ -2,7 +2,8 @@
 
 Row i means "i steps done": clicking it undoes or redoes to there (`History.go_to`). The
 current row is bold and selected; the steps after it, which Redo would bring back, are
-greyed.
+greyed. While moving in the history must wait (an inversion is fitting the chunks,
+`set_paused`), the list and the buttons are disabled and their tooltips say why.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class HistoryPanel(QWidget):
         self._links = SignalLinks()
         self._updating = Reentry()
         self._shown_labels: list[str] = []
+        self._paused = ""  # why Undo and Redo wait now ("" when they do not)
 
         self.list = QListWidget(self)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -67,9 +69,19 @@ class HistoryPanel(QWidget):
             self._links.connect(session.history_changed, self._on_history_changed)
         self.refresh()
 
+    @property
+    def paused(self) -> str:
+        return self._paused
+
+    def set_paused(self, reason: str) -> None:
+        """`reason` not empty: Undo, Redo and the list wait, saying why; "" ends that."""
+        if reason != self._paused:
+            self._paused = reason
+            self.refresh()
+
     def go_to(self, position: int) -> None:
         """Undo or redo until `position` steps are done (0: as opened)."""
-        if self._session is None:
+        if self._session is None or self._refused():
             return
         # go_to emits one event per step: redraw once at the end, not for each.
         with self._updating():
@@ -77,11 +89,11 @@ class HistoryPanel(QWidget):
         self.refresh()
 
     def undo(self) -> None:
-        if self._session is not None:
+        if self._session is not None and not self._refused():
             run_reporting(self.message.emit, self._session.doc.history.undo)
 
     def redo(self) -> None:
-        if self._session is not None:
+        if self._session is not None and not self._refused():
             run_reporting(self.message.emit, self._session.doc.history.redo)
 
     def refresh(self) -> None:
@@ -96,12 +108,21 @@ class HistoryPanel(QWidget):
             position = history.index if history is not None else -1
             self._style_rows(position)
             self.list.setCurrentRow(position)
-        self.undo_button.setEnabled(history is not None and history.can_undo)
-        self.redo_button.setEnabled(history is not None and history.can_redo)
+        paused = bool(self._paused)
+        self.undo_button.setEnabled(history is not None and history.can_undo and not paused)
+        self.redo_button.setEnabled(history is not None and history.can_redo and not paused)
+        self.list.setEnabled(not paused)
+        for widget in (self.undo_button, self.redo_button, self.list):
+            widget.setToolTip(self._paused)
         if position >= 0:
             self.list.scrollToItem(self.list.item(position))
 
     # ----------------------------------------------------------------- internals
+
+    def _refused(self) -> bool:
+        if self._paused:
+            self.message.emit(self._paused)
+        return bool(self._paused)
 
     def _style_rows(self, position: int) -> None:
         palette = self.palette()
