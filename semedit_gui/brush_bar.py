@@ -28,9 +28,13 @@ class BrushBar(QToolBar):
                              ("Hardness", self.hardness), ("Opacity", self.opacity)):
             self.addWidget(QLabel(f" {text} "))
             self.addWidget(widget)
+        # Fill's option, first in the bar while Fill is the tool (brush options stay after).
         self.tolerance = _fill_tolerance_box(canvas.tools["fill"])
-        self.addWidget(QLabel(" Fill tolerance "))
-        self.addWidget(self.tolerance)
+        first = self.actions()[0]
+        self.fill_options = [self.insertWidget(first, QLabel(" Fill tolerance ")),
+                             self.insertWidget(first, self.tolerance)]
+        canvas.tool_changed.connect(self._show_tool_options)
+        self._show_tool_options(canvas.tool)
         self._show(canvas.brush)
         canvas.brush_changed.connect(self._show)
         canvas.zoom_changed.connect(lambda _zoom: self._show_on_screen())
@@ -50,6 +54,10 @@ class BrushBar(QToolBar):
     def _show_on_screen(self) -> None:
         on_screen = self.canvas.brush.size * self.canvas.zoom_factor
         self.on_screen.setText(f"= {on_screen:.0f} px on screen")
+
+    def _show_tool_options(self, tool: str) -> None:
+        for action in self.fill_options:
+            action.setVisible(tool == "fill")
 
     def _apply(self) -> None:
         self.canvas.set_brush(replace(self.canvas.brush, size=float(self.size.value()),

@@ -289,7 +289,7 @@ class MainWindow(QMainWindow):
 
     def _on_preview(self, result) -> None:
         if self.session is not None:
-            self.canvas.set_image(result.image)
+            self.canvas.set_image(result.image, heat_map=result.mode == "difference")
             self.render_label.setText(render_status(result))
 
     # ================================================================= user commands

@@ -28,6 +28,7 @@ from core.errors import InvalidInputError
 from core.project.document import Chunk
 from core.segment.brush import Brush
 from core.segment.chunk_set import ChunkSetEvent
+from semedit_gui.canvas.heat_legend import HeatLegend
 from semedit_gui.canvas.items import stretch_over
 from semedit_gui.canvas.layers import CanvasLayers, checked_quad, checked_rgb
 from semedit_gui.canvas.overlay import ChunkOverlay
@@ -84,12 +85,14 @@ class CanvasView(ZoomableView):
         self._peeking = False  # backslash held
         self._split: float | None = None
         self._photo_view = False
+        self._heat_map = False  # the display image is the Differences heat map
         self._photo_outlined = False  # the whole-photo view has a face outline to show
         self._photo_label = QLabel(self)  # what the whole-photo view shows, in words
         self._photo_label.setObjectName("photoViewLabel")
         self._photo_label.setStyleSheet("QLabel { background: rgba(0, 0, 0, 170); "
                                         "color: white; padding: 4px 8px; }")
         self._photo_label.hide()
+        self.heat_legend = HeatLegend(self)  # the Differences map's key, while it shows
         self._aligned_state: ViewState | None = None
         self._image_rect = QRectF()  # the aligned frame in scene coordinates
         self._pointer_inside = False
@@ -126,6 +129,8 @@ class CanvasView(ZoomableView):
         self.set_masks_changed_since_inversion(())
         self.set_photo_view(None, None)
         layers = self.layers
+        self._heat_map = False
+        self.heat_legend.show_for(False)
         if session is None:
             layers.display.set_buffer(None)
             layers.before.set_buffer(None)
@@ -193,13 +198,16 @@ class CanvasView(ZoomableView):
 
     # ================================================================== images
 
-    def set_image(self, rgb: np.ndarray) -> None:
-        """Show this RGB uint8 [H, W, 3] image (the aligned photo or the edited preview).
+    def set_image(self, rgb: np.ndarray, *, heat_map: bool = False) -> None:
+        """Show this RGB uint8 [H, W, 3] image (the aligned photo or the edited preview;
+        `heat_map`: the Differences heat map, shown with its key).
 
         It is stretched over the aligned frame when its size differs from the document's
         resolution. Zoom and pan stay as they are unless the frame's size changes.
         """
         self.layers.display.set_rgb(checked_rgb(rgb, "The display image"))
+        self._heat_map = heat_map
+        self.heat_legend.show_for(heat_map and not self._photo_view)
         self._relayout()
 
     @property
@@ -308,6 +316,7 @@ class CanvasView(ZoomableView):
             if not self._photo_view:
                 return
             self._photo_view = False
+            self.heat_legend.show_for(self._heat_map)
             self.layers.show_aligned()
             self.set_scene_rect(self._image_rect)
             state, self._aligned_state = self._aligned_state, None
@@ -322,6 +331,7 @@ class CanvasView(ZoomableView):
             self._photo_outlined = corners is not None
             self.layers.quad.setVisible(self._photo_outlined and self.overlays_visible)
             self._photo_view = True
+            self.heat_legend.show_for(False)
             height, width = np.shape(photo_rgb)[:2]
             frame = QRectF(0, 0, *(photo_size or (width, height)))
             stretch_over(self.layers.photo, frame)

@@ -98,8 +98,11 @@ def test_the_brush_bar_sets_the_fill_tolerance(qtbot, view):
     bar = BrushBar(view, window)
     fill = view.tools["fill"]
     assert bar.tolerance.value() == round(DEFAULT_TOLERANCE) == round(fill.tolerance)
+    assert not any(action.isVisible() for action in bar.fill_options)  # the brush's bar
     session = empty_session(view)
     view.set_tool("fill")
+    assert all(action.isVisible() for action in bar.fill_options)
+    assert bar.actions()[1] is bar.fill_options[1]  # first in the bar: never in the overflow
     bar.tolerance.setValue(5)  # below the step between the two greys (about 15)
     click(qtbot, view, 5.5, 30.5)
     mask = session.doc.chunks[0].mask
