@@ -124,4 +124,4 @@ def test_a_fill_that_changes_nothing_says_so(qtbot, view, messages):
 def test_the_tools_say_what_they_do(view):
     fill_tip, brush_tip = view.tools["fill"].tip, view.tools["brush"].tip
     assert "similar colour" in fill_tip and "enclosed area" in fill_tip
-    assert "Tolerance" in fill_tip and "Chunk 1" in fill_tip and "Chunk 1" in brush_tip
+    assert "Fill tolerance" in fill_tip and "Chunk 1" in fill_tip and "Chunk 1" in brush_tip

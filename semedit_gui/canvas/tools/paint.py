@@ -155,7 +155,7 @@ class FillTool(CanvasTool):
 
     name = "fill"
     tip = ("Fill (G): click to add the region of similar colour around the pointer to the "
-           "chunk (Tolerance in the brush bar sets how similar); inside an outline you "
+           "chunk (Fill tolerance in the brush bar sets how similar); inside an outline you "
            "painted, fills the enclosed area. With no chunk yet, makes Chunk 1.")
 
     def __init__(self, host: ToolHost):
