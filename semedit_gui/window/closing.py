@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, QTimer, Signal
 
 from semedit_gui.controllers.job_registry import JobRegistry
 
@@ -64,6 +64,7 @@ class WindowShutdown(QObject):
         self.waited_seconds = time.monotonic() - begun
         ended = not self.registry.threads_running
         if ended:
+            _deliver_job_endings()
             self.threads_ended.emit()
         return ended
 
@@ -88,7 +89,14 @@ class WindowShutdown(QObject):
             thread.wait()  # ended: returns at once, and the object may now go
         self._kept.clear()
         _LINGERING.discard(self)
+        _deliver_job_endings()
         self.threads_ended.emit()
+
+
+def _deliver_job_endings() -> None:
+    """A job's last relay from its thread may still be queued when the thread has ended:
+    deliver it, so every job is in its terminal state before the app says it closed."""
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.MetaCall)
 
 
 def close_window(window, event) -> None:
