@@ -35,6 +35,7 @@ class BrushBar(QToolBar):
                              self.insertWidget(first, self.tolerance)]
         canvas.tool_changed.connect(self._show_tool_options)
         self._show_tool_options(canvas.tool)
+        self._document_open = True
         self._show(canvas.brush)
         canvas.brush_changed.connect(self._show)
         canvas.zoom_changed.connect(lambda _zoom: self._show_on_screen())
@@ -51,7 +52,17 @@ class BrushBar(QToolBar):
             widget.blockSignals(False)
         self._show_on_screen()
 
+    def set_document_open(self, is_open: bool) -> None:
+        """Without a document there is nothing to paint: the bar is off and says no
+        on-screen size (the zoom is of no image)."""
+        self._document_open = is_open
+        self.setEnabled(is_open)
+        self._show_on_screen()
+
     def _show_on_screen(self) -> None:
+        if not self._document_open:
+            self.on_screen.setText("")
+            return
         on_screen = self.canvas.brush.size * self.canvas.zoom_factor
         self.on_screen.setText(f"= {on_screen:.0f} px on screen")
 

@@ -150,8 +150,11 @@ class FaceCropDialog(QDialog):
         self.whole_button.setToolTip("Edit the largest centred square of the photo "
                                      "(for photos that are already a face crop, or no face)")
         self.use_button = QPushButton("Use the Square")
-        self.use_button.setDefault(True)
         self.use_button.setEnabled(False)
+        # Enter takes the square or face once one is chosen and never cancels: no button
+        # becomes the default by having the focus (keyPressEvent decides).
+        for button in (*self.buttons.buttons(), self.whole_button, self.use_button):
+            button.setAutoDefault(False)
         role = QDialogButtonBox.ButtonRole.AcceptRole
         self.buttons.addButton(self.whole_button, role)
         self.buttons.addButton(self.use_button, role)
@@ -202,6 +205,18 @@ class FaceCropDialog(QDialog):
             self._finish(FaceChoice(face_index=self.selected_face))
         elif self.square is not None:
             self._finish(FaceChoice(square=self.square))
+
+    def keyPressEvent(self, event) -> None:
+        """Enter: the button that has the focus when it is one of the choices, else the
+        chosen square or face; nothing before one is chosen. Escape still cancels."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            focused = self.focusWidget()
+            if focused in (self.whole_button, self.use_button) and focused.isEnabled():
+                focused.click()
+            elif self.use_button.isEnabled():
+                self.use_button.click()
+            return
+        super().keyPressEvent(event)
 
     def _finish(self, choice: FaceChoice) -> None:
         self.choice = choice

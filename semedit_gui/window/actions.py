@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QToolBar
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QToolBar, QWidget
 
 from core.segment.brush import MAX_BRUSH_SIZE
 from semedit_gui.controllers.photo_view import PhotoViewController
 from semedit_gui.window.recipe_actions import apply_recipe_to_photos, save_edits_as_recipe
+from semedit_gui.window.shortcuts import ShortcutsFirst
 
 TOOLS = (("brush", "Brush", "P"), ("eraser", "Eraser", "E"), ("fill", "Fill", "G"),
          ("sam", "Select (SAM)", "S"), ("pan", "Pan", "H"))
@@ -88,7 +89,7 @@ class WindowActions:
         self.larger_brush = a("Larger Brush", canvas.grow_brush, "]")
         for action in (self.smaller_brush, self.larger_brush):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self._canvas = canvas
+        self._canvas, self._window = canvas, window
         self.tool_group = QActionGroup(w)
         self.tools: dict[str, QAction] = {}
         for name, text, key in TOOLS:
@@ -109,9 +110,44 @@ class WindowActions:
         # Docks that do not apply before a photo is open take no space meanwhile.
         self._docks = list(window.docks.values())
         self._docks_closed: set = set()  # the ones the user closed, kept closed
+        self._build_chunk_and_inversion_actions(window, a)
+        self.shortcuts_first = ShortcutsFirst(w)  # Ctrl+E exports from a text field too
         self.document_actions = (self.save, self.save_as, self.export, self.export_masks,
-                                 self.save_recipe,
-                                 self.close, self.auto_chunks, self.choose_face)
+                                 self.save_recipe, self.close, self.auto_chunks,
+                                 self.choose_face, self.zoom_in, self.zoom_out, self.zoom_fit,
+                                 self.zoom_actual, self.before_after, self.split,
+                                 self.difference, self.photo_view, self.overlays,
+                                 self.smaller_brush, self.larger_brush,
+                                 *self.tools.values())
+        self.brush_bar = None  # made with the toolbars (build_menus_and_toolbars)
+
+    def _build_chunk_and_inversion_actions(self, window, a) -> None:
+        """Menu entries (with shortcuts) for the Chunks panel's buttons and the Inversion
+        panel's Run, Stop, Continue and Quick, enabled exactly when those are."""
+        panel = window.chunks_panel
+        self.chunk_actions = []
+        for text, source, key in (("&New Chunk", panel.add_action, "Ctrl+Shift+N"),
+                                  ("&Duplicate Chunk", panel.duplicate_action, "Ctrl+J"),
+                                  ("De&lete Chunk", panel.delete_action, "Shift+Del"),
+                                  ("Move Chunk &Up", panel.move_up_action, "Ctrl+]"),
+                                  ("Move Chunk Do&wn", panel.move_down_action, "Ctrl+[")):
+            action = a(text, lambda _=False, s=source: s.trigger(), key, tip=source.toolTip())
+            follow_enabled(action, source)
+            self.chunk_actions.append(action)
+        inversion = window.inversion_panel
+        self.inversion_actions = []
+        for text, button, key, tip in (
+                ("&Run Inversion", inversion.run_button, "Ctrl+R",
+                 "Optimise the chunks' codes (Refine when it starts from the encoder's)"),
+                ("&Stop Inversion", inversion.stop_button, "Ctrl+.",
+                 "Stop after the current step, keeping the result so far"),
+                ("&Continue Inversion", inversion.continue_button, "Ctrl+Shift+R",
+                 "Optimise the current codes for more steps"),
+                ("&Quick Reconstruction", inversion.quick_button, None,
+                 "The encoder's reconstruction at once (needs the e4e encoder)")):
+            action = a(text, lambda _=False, b=button: b.click(), key, tip=tip)
+            follow_enabled(action, button)
+            self.inversion_actions.append(action)
 
     def fit_brush(self, resolution: int) -> None:
         """Scale the brush with the image: the same share of a 64² image as of a 1024² one."""
@@ -122,8 +158,16 @@ class WindowActions:
             self._brush_resolution = resolution
 
     def set_has_document(self, has: bool) -> None:
+        """Commands that need a document are off on the welcome page, and the brush bar
+        and the last render time say nothing there."""
         for action in self.document_actions:
             action.setEnabled(has)
+        if self.brush_bar is not None:
+            self.brush_bar.set_document_open(has)
+        if not has:
+            self._window.render_label.setText("")
+            for action in self.view_modes.actions():
+                action.setChecked(False)
         if not has and any(not dock.isHidden() for dock in self._docks):
             self._docks_closed = {dock for dock in self._docks if dock.isHidden()}
         for dock in self._docks:
@@ -176,6 +220,8 @@ def build_menus_and_toolbars(window, actions: WindowActions, sam_actions, docks)
          None, actions.before_after, actions.split, actions.difference, actions.photo_view,
          actions.overlays, None, *(dock.toggleViewAction() for dock in docks), None,
          actions.messages)
+    _add(bar.addMenu("&Chunk"), *actions.chunk_actions)
+    _add(bar.addMenu("&Inversion"), *actions.inversion_actions)
     _add(bar.addMenu("&Tools"), *actions.tools.values(), actions.smaller_brush,
          actions.larger_brush)
     _add(bar.addMenu("&Models"), actions.models, actions.directions)  # packs are there
@@ -186,7 +232,8 @@ def build_menus_and_toolbars(window, actions: WindowActions, sam_actions, docks)
     _add(tools, *actions.tools.values(), None, actions.auto_chunks, *sam_actions[:2], None,
          actions.before_after, actions.split, actions.difference, actions.photo_view)
     window.addToolBar(tools)
-    window.addToolBar(BrushBar(window.canvas, window))
+    actions.brush_bar = BrushBar(window.canvas, window)
+    window.addToolBar(actions.brush_bar)
     restore_layout(window)
 
 
@@ -209,6 +256,30 @@ def save_layout(window) -> None:
     if window.session is not None:
         settings.window_state = bytes(window.saveState().toBase64()).decode()
     window._save_settings()
+
+
+class _EnabledFollower(QObject):
+    """Keeps an action enabled exactly when a widget is (Qt has no signal for that)."""
+
+    def __init__(self, action: QAction, widget: QWidget):
+        super().__init__(action)
+        self._action = action
+        widget.installEventFilter(self)
+        action.setEnabled(widget.isEnabled())
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.EnabledChange:
+            self._action.setEnabled(watched.isEnabled())
+        return False
+
+
+def follow_enabled(action: QAction, source: QAction | QWidget) -> None:
+    """`action` is enabled whenever `source` (another action, or a button) is."""
+    if isinstance(source, QAction):
+        source.changed.connect(lambda: action.setEnabled(source.isEnabled()))
+        action.setEnabled(source.isEnabled())
+    else:
+        _EnabledFollower(action, source)
 
 
 def _add(menu_or_bar, *actions) -> None:

@@ -1,0 +1,255 @@
+"""The keyboard, the face dialog, quitting and the welcome page as a new artist meets them
+(issue #19, "first hour without dead ends"): shortcuts work from text fields, Enter takes
+the chosen face, chunks and the inversion have menu entries with keys, quitting says
+what it stops, file dialogs start in the user's folders, nothing document-only is on
+before a document is open."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QDialog
+
+from semedit_gui.dialogs.face_dialog import FaceCropDialog
+from tests.gui.test_editor_workflow import WAIT_MS, make_window, open_photo
+from tests.gui.test_first_hour import drag_in
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+CTRL, SHIFT = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("photos") / "astronaut.png"
+    Image.fromarray(skimage.data.astronaut()).save(path)
+    return path
+
+
+class LinuxLineEditKeys(QObject):
+    """What QLineEdit does with Linux's key bindings (the xcb platform; offscreen has
+    none): it claims Ctrl+E (end of line) and Ctrl+U before any shortcut sees them."""
+
+    def eventFilter(self, watched, event) -> bool:
+        if (event.type() == QEvent.Type.ShortcutOverride and event.modifiers() == CTRL
+                and event.key() in (Qt.Key.Key_E, Qt.Key.Key_U)):
+            event.accept()
+            return True
+        return False
+
+
+def focus(qtbot, window, widget) -> None:
+    window.activateWindow()
+    widget.setFocus()
+    qtbot.waitUntil(lambda: widget.hasFocus(), timeout=5000)
+
+
+def recorded(action) -> list:
+    """The action's triggers, instead of its slot (Export would open a modal dialog)."""
+    action.triggered.disconnect()
+    calls: list = []
+    action.triggered.connect(lambda *_args: calls.append(1))
+    return calls
+
+
+# ================================================================ shortcuts from fields
+
+def test_ctrl_e_exports_while_a_spin_box_or_text_field_has_the_focus(qtbot, tmp_path, photo):
+    window = make_window(qtbot, tmp_path)
+    open_photo(qtbot, window, photo)
+    window.ask_unsaved_changes = lambda: "discard"
+    exports = recorded(window.commands.export)
+    steps, search = window.inversion_panel.steps, window.edits_panel.search_edit
+    linux_keys = LinuxLineEditKeys()
+    for field in (steps, steps.lineEdit(), search):
+        field.installEventFilter(linux_keys)
+    for field in (steps, search):
+        focus(qtbot, window, field)
+        before = len(exports)
+        qtbot.keyClick(field, Qt.Key.Key_E, CTRL)
+        assert len(exports) == before + 1, type(field).__name__
+    window.close_discarding()
+
+
+def test_text_fields_keep_their_editing_keys_and_typed_letters(qtbot, tmp_path, photo):
+    window = make_window(qtbot, tmp_path)
+    open_photo(qtbot, window, photo)
+    window.ask_unsaved_changes = lambda: "discard"
+    session = window.session
+    session.chunk_set.add(np.ones((session.doc.resolution,) * 2, np.float32), name="all")
+    assert window.commands.undo.isEnabled()  # Ctrl+Z would undo the new chunk
+    search = window.edits_panel.search_edit
+    focus(qtbot, window, search)
+    qtbot.keyClicks(search, "pe")  # E is the eraser, P the brush: typing is typing
+    assert search.text() == "pe" and window.canvas.tool == "brush"
+    qtbot.keyClick(search, Qt.Key.Key_A, CTRL)  # select all in the field
+    assert search.selectedText() == "pe"
+    qtbot.keyClick(search, Qt.Key.Key_Z, CTRL)  # the field's undo, not the document's
+    assert search.text() != "pe" and len(session.doc.chunks) == 1
+    window.close_discarding()
+
+
+# ================================================================ menus with keys
+
+def test_chunk_menu_keys_add_duplicate_move_and_delete(qtbot, tmp_path, photo):
+    window = make_window(qtbot, tmp_path)
+    assert not any(a.isEnabled() for a in window.commands.chunk_actions)  # no document
+    open_photo(qtbot, window, photo)
+    window.ask_unsaved_changes = lambda: "discard"
+    session, canvas = window.session, window.canvas
+    focus(qtbot, window, canvas)
+    names = lambda: [chunk.name for chunk in session.doc.chunks]  # noqa: E731
+    qtbot.keyClick(canvas, Qt.Key.Key_N, CTRL | SHIFT)
+    assert len(session.doc.chunks) == 1
+    first = session.doc.chunks[0]
+    first.mask[:8, :8] = 1.0
+    qtbot.keyClick(canvas, Qt.Key.Key_J, CTRL)  # duplicate: a copy above, selected
+    assert len(session.doc.chunks) == 2 and session.selected is session.doc.chunks[1]
+    assert np.array_equal(session.doc.chunks[1].mask, first.mask)
+    copy = session.selected.name
+    qtbot.keyClick(canvas, Qt.Key.Key_BracketLeft, CTRL)  # move down
+    assert names() == [copy, first.name]
+    steps = window.inversion_panel.steps  # and up again, from a spin box
+    focus(qtbot, window, steps)
+    qtbot.keyClick(steps, Qt.Key.Key_BracketRight, CTRL)
+    assert names() == [first.name, copy]
+    qtbot.keyClick(steps, Qt.Key.Key_Delete, SHIFT)  # in a field: Cut, as in any field
+    assert names() == [first.name, copy]
+    focus(qtbot, window, canvas)
+    qtbot.keyClick(canvas, Qt.Key.Key_Delete, SHIFT)
+    assert names() == [first.name]
+    move_up, move_down = window.commands.chunk_actions[3:5]
+    assert not move_up.isEnabled() and not move_down.isEnabled()  # one chunk: nowhere
+    window.close_discarding()
+
+
+def test_inversion_menu_runs_and_stops_and_follows_the_buttons(qtbot, tmp_path, photo):
+    from semedit_gui.dialogs.help_dialogs import shortcut_rows
+
+    window = make_window(qtbot, tmp_path)
+    run, stop, resume, _quick = window.commands.inversion_actions
+    assert not run.isEnabled() and not stop.isEnabled()
+    open_photo(qtbot, window, photo)
+    window.ask_unsaved_changes = lambda: "discard"
+    session = window.session
+    assert not run.isEnabled()  # no chunk yet: the Run button is off too
+    session.chunk_set.add(np.ones((session.doc.resolution,) * 2, np.float32), name="all")
+    assert run.isEnabled() == window.inversion_panel.run_button.isEnabled() is True
+    panel = window.inversion_panel
+    panel.loss.setCurrentIndex(panel.loss.findData("l2"))
+    panel.steps.setValue(100_000)
+    focus(qtbot, window, window.canvas)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_R, CTRL)
+    assert window.inversion.state == "running"
+    assert stop.isEnabled() and not run.isEnabled() and not resume.isEnabled()
+    progressed = []
+    window.inversion.progress.connect(lambda *args: progressed.append(args))
+    qtbot.waitUntil(lambda: len(progressed) >= 2, timeout=WAIT_MS)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Period, CTRL)
+    assert window.inversion.state in ("stopping", "idle")
+    qtbot.waitUntil(lambda: window.inversion.state == "idle", timeout=WAIT_MS)
+    assert session.inverted and resume.isEnabled() and run.isEnabled()
+    rows = dict(shortcut_rows(window))  # the shortcuts sheet lists them
+    for name, keys in (("Run Inversion", "Ctrl+R"), ("Stop Inversion", "Ctrl+."),
+                       ("Continue Inversion", "Ctrl+Shift+R"), ("New Chunk", "Ctrl+Shift+N"),
+                       ("Duplicate Chunk", "Ctrl+J"), ("Delete Chunk", "Shift+Del"),
+                       ("Move Chunk Up", "Ctrl+]"), ("Move Chunk Down", "Ctrl+[")):
+        assert rows.get(name) == keys, (name, rows.get(name))
+    window.close_discarding()
+
+
+def test_edit_row_buttons_are_reached_with_tab(qtbot):
+    from core.project.document import Edit
+    from semedit_gui.panels.edits_panel import EditRow
+
+    row = EditRow(Edit("pc0", 1.0), None)
+    qtbot.addWidget(row)
+    row.show()
+    qtbot.waitExposed(row)
+    row.activateWindow()
+    row.enabled_box.setFocus()
+    reached = []
+    for _ in range(8):
+        qtbot.keyClick(row.focusWidget(), Qt.Key.Key_Tab)
+        reached.append(row.focusWidget())
+    for button in (row.reset_button, row.up_button, row.down_button, row.remove_button):
+        assert button in reached, button.text()
+
+
+# ================================================================ the face dialog
+
+def photo_array() -> np.ndarray:
+    return skimage.data.coffee()  # 600 x 400, no face
+
+
+def open_dialog(qtbot, boxes=()) -> FaceCropDialog:
+    dialog = FaceCropDialog(photo_array(), boxes, no_face=not boxes)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    return dialog
+
+
+@pytest.mark.parametrize("focused", ["view", "cancel"])
+def test_enter_takes_the_square_never_cancel(qtbot, focused):
+    dialog = open_dialog(qtbot)
+    qtbot.keyClick(dialog, Qt.Key.Key_Return)  # nothing chosen yet: Enter does nothing
+    assert dialog.isVisible() and dialog.result() == 0 and dialog.choice is None
+    drag_in(qtbot, dialog.view, (150, 60), (330, 200))
+    square = dialog.square
+    assert square is not None
+    widget = dialog.view if focused == "view" else dialog.buttons.button(
+        dialog.buttons.StandardButton.Cancel)
+    widget.setFocus()
+    qtbot.keyClick(widget, Qt.Key.Key_Return)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.choice is not None and dialog.choice.square == square
+
+
+def test_enter_takes_the_face_picked_in_a_group_photo(qtbot):
+    boxes = [(40, 40, 140, 140), (300, 100, 420, 220)]
+    dialog = open_dialog(qtbot, boxes)
+    drag_in(qtbot, dialog.view, (360, 160), (361, 161))  # a click on the second face
+    assert dialog.selected_face == 1
+    qtbot.keyClick(dialog.view, Qt.Key.Key_Enter)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.choice.face_index == 1 and dialog.choice.square is None
+
+
+def test_escape_still_cancels_the_face_dialog(qtbot):
+    dialog = open_dialog(qtbot)
+    drag_in(qtbot, dialog.view, (150, 60), (330, 200))
+    qtbot.keyClick(dialog.view, Qt.Key.Key_Escape)
+    assert dialog.result() == QDialog.DialogCode.Rejected and dialog.choice is None
+
+
+# ================================================================ the welcome page
+
+def test_no_document_turns_document_commands_and_brush_readouts_off(qtbot, tmp_path, photo):
+    window = make_window(qtbot, tmp_path)
+    commands = window.commands
+    view_and_tools = (commands.before_after, commands.split, commands.difference,
+                      commands.photo_view, commands.overlays, commands.zoom_in,
+                      commands.zoom_fit, *commands.tools.values(), commands.larger_brush)
+    assert not any(action.isEnabled() for action in view_and_tools)
+    bar = commands.brush_bar
+    assert not bar.isEnabled() and bar.on_screen.text() == ""
+    open_photo(qtbot, window, photo)
+    window.ask_unsaved_changes = lambda: "discard"
+    assert all(action.isEnabled() for action in view_and_tools)
+    assert bar.isEnabled() and bar.on_screen.text().endswith("px on screen")
+    window.render_label.setText("full render 82 ms")  # what the last render said
+    commands.split.setChecked(True)
+    commands.close.trigger()  # back to the welcome page
+    assert window.session is None
+    assert not any(action.isEnabled() for action in view_and_tools)
+    assert not commands.split.isChecked() and window.canvas.split is None
+    assert window.render_label.text() == "" and bar.on_screen.text() == ""
+    window.canvas.zoom_in()  # the zoom changing meanwhile says nothing either
+    assert bar.on_screen.text() == ""
+    window.close_discarding()
