@@ -7,7 +7,10 @@ reports the chunks per gradient pass, its peak RSS (ru_maxrss) or peak VRAM, sec
 per step (wall, previews included), the kernel's share of CPU time and page faults per step. Batched
 configurations whose estimate does not fit in the available memory are skipped and
 listed with the reason. `--churn` adds per-chunk runs without keeping freed memory,
-and in a worker thread (as in the app) with and without THP_MEM_ALLOC_ENABLE=1.
+and in a worker thread (as in the app): as it is, with THP_MEM_ALLOC_ENABLE=1, and with
+one malloc arena set before the thread starts (the launcher's setting) or inside it.
+`--thread` runs every configuration in a worker thread started after the launcher's
+setting, as the app runs jobs.
 `--quality-steps N` compares the composite after N steps in fp32 and mixed precision
 at `--quality-resolution`.
 
@@ -34,6 +37,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import core.invert.engine as engine
 from benchmarks.bench_invert import strip_masks
+from core.glibc_malloc import LIBC, M_ARENA_MAX, use_one_arena
 from core.invert import InversionJob, InversionSettings, ReconstructionLoss
 from core.invert.memory import activation_bytes_per_chunk, available_bytes
 from core.stylegan import Generator, GeneratorConfig
@@ -86,8 +90,15 @@ def one_run(config: dict) -> dict:
 
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+    if config.get("arena") == "before_thread":  # what the semedit launcher does at start
+        use_one_arena()
     if config.get("thread"):  # the app runs jobs in a worker thread (its own malloc arena)
-        worker = threading.Thread(target=run_steps)
+        steps = run_steps
+        if config.get("arena") == "in_thread":  # at job start: the thread has its arena
+            def steps() -> None:
+                LIBC.mallopt(M_ARENA_MAX, 1)
+                run_steps()
+        worker = threading.Thread(target=steps)
         worker.start()
         worker.join()
     else:
@@ -148,6 +159,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--churn", action="store_true")
     parser.add_argument("--churn-chunks", type=int, default=3)
+    parser.add_argument("--thread", action="store_true",
+                        help="run the steps in a worker thread, as the app does")
     parser.add_argument("--batched-min-available-gb", type=float, default=16.0,
                         help="run batched multi-chunk configurations only above this (CPU)")
     parser.add_argument("--quality-steps", type=int, default=0)
@@ -171,6 +184,8 @@ def main() -> None:
                 continue  # one chunk: the same passes as batched
             for precision in precisions:
                 config = {**base, "chunks": n, "mode": mode, "precision": precision}
+                if args.thread:
+                    config.update(thread=True, arena="before_thread")
                 if mode == "auto" and args.available_gb:
                     config["available_gb"] = args.available_gb
                 available = available_bytes(device)
@@ -185,7 +200,9 @@ def main() -> None:
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     if args.churn:
         n = args.churn_chunks
-        for extra in ({"keep_freed": False}, {"thread": True}, {"thread": True, "thp": True}):
+        for extra in ({"keep_freed": False}, {"thread": True}, {"thread": True, "thp": True},
+                      {"thread": True, "arena": "before_thread"},
+                      {"thread": True, "arena": "in_thread"}):
             mode = "batched" if n == 1 else "per_chunk"
             rows.append(spawn({**base, "chunks": n, "mode": mode, "precision": "fp32", **extra}))
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)

@@ -9,24 +9,29 @@ keeps one chunk's; in between, chunks go through the gradient passes in groups.
 while a job runs. Without it every tensor above the mmap threshold is a fresh mmap
 that the kernel must fault in and zero page by page, and then unmap again: a 3-chunk 1024²
 step touched ~68 GB of fresh pages and spent about half its CPU time in the kernel.
-With it the next step reuses the same memory. It acts on glibc's main arena, i.e. on
-work running in the process's main thread (the CLI, the benchmarks); a worker thread
-has its own arena, which mmaps such blocks regardless; for those, start the process
-with THP_MEM_ALLOC_ENABLE=1 (torch then asks for 2 MB pages: 512 times fewer faults).
+With it the next step reuses the same memory. It acts on glibc's main arena: on work in
+the process's main thread (the CLI, the benchmarks), and in threads started after
+`core.glibc_malloc.use_one_arena()` (the `semedit` launcher calls it first thing, so the
+app's worker thread allocates from the main arena too); any other thread has an arena
+of its own, which mmaps such blocks regardless.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
-import sys
 import threading
 from collections.abc import Iterator
 from typing import Literal, get_args
 
 import torch
 
+from core.glibc_malloc import (
+    DEFAULT_MMAP_MAX,
+    DEFAULT_TRIM_THRESHOLD,
+    LIBC,
+    M_MMAP_MAX,
+    M_TRIM_THRESHOLD,
+)
 from core.stylegan import Generator
 
 GradientMode = Literal["auto", "batched", "per_chunk"]
@@ -100,26 +105,8 @@ def chunks_per_pass(requested: GradientMode, chunks: int, per_chunk_bytes: int,
 
 # -- glibc: keep freed memory while a job runs -------------------------------------------
 
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_MAX = -4
-_DEFAULT_TRIM_THRESHOLD = 128 * 1024
-_DEFAULT_MMAP_MAX = 65536
 _lock = threading.Lock()
 _holders = 0
-
-
-def _glibc() -> ctypes.CDLL | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.gnu_get_libc_version  # noqa: B018 - raises AttributeError on musl
-        return libc
-    except (OSError, AttributeError):
-        return None
-
-
-_LIBC = _glibc()
 
 
 @contextlib.contextmanager
@@ -130,20 +117,20 @@ def freed_memory_kept() -> Iterator[bool]:
     share one setting; the last one out restores glibc's defaults.
     """
     global _holders
-    if _LIBC is None:
+    if LIBC is None:
         yield False
         return
     with _lock:
         _holders += 1
         if _holders == 1:
-            _LIBC.mallopt(_M_MMAP_MAX, 0)  # big blocks from the heap, not one mmap each
-            _LIBC.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)  # and the heap never shrinks by itself
+            LIBC.mallopt(M_MMAP_MAX, 0)  # big blocks from the heap, not one mmap each
+            LIBC.mallopt(M_TRIM_THRESHOLD, 2**31 - 1)  # and the heap never shrinks by itself
     try:
         yield True
     finally:
         with _lock:
             _holders -= 1
             if _holders == 0:
-                _LIBC.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
-                _LIBC.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
-                _LIBC.malloc_trim(0)  # hand what the job freed back to the system
+                LIBC.mallopt(M_MMAP_MAX, DEFAULT_MMAP_MAX)
+                LIBC.mallopt(M_TRIM_THRESHOLD, DEFAULT_TRIM_THRESHOLD)
+                LIBC.malloc_trim(0)  # hand what the job freed back to the system
