@@ -32,7 +32,6 @@ __all__ = [
     "coverage",
     "feather",
     "fill_holes",
-    "flood_fill",
     "grow",
     "intersect",
     "invert",
@@ -109,37 +108,6 @@ def _unit(value: float, what: str) -> float:
 
 
 # --------------------------------------------------------------------- fill
-
-
-def flood_fill(
-    mask: np.ndarray, x: float, y: float, value: float = 1.0, tolerance: float = 0.1
-) -> np.ndarray:
-    """Paint bucket: the 4-connected region around pixel (x, y) within `tolerance` of its value.
-
-    This is how a drawn outline gets filled: click inside it and the enclosed area, whose
-    values are all close to the seed's, becomes `value`.
-    """
-    array = _as_mask(mask)
-    value = _unit(value, "fill value")
-    tolerance = _unit(tolerance, "fill tolerance")
-    height, width = array.shape
-    try:
-        col, row = round(float(x)), round(float(y))
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise InvalidInputError(f"The fill point ({x!r}, {y!r}) is not a pair of numbers.") from exc
-    if not (0 <= row < height and 0 <= col < width):
-        raise InvalidInputError(
-            f"The fill point ({x}, {y}) lies outside the {width}x{height} mask."
-        )
-    seed = float(array[row, col])
-    # Compare in float64 with a hair of slack so that e.g. 0.6 is within 0.1 of 0.5 in float32.
-    similar = np.abs(array.astype(np.float64) - seed) <= tolerance + 1e-6
-    region = np.zeros((height + 2, width + 2), np.uint8)
-    flags = 4 | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
-    cv2.floodFill(similar.view(np.uint8), region, (col, row), 1, 0, 0, flags)
-    result = array.copy()
-    result[region[1:-1, 1:-1].view(bool)] = value
-    return result
 
 
 def fill_holes(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 import pytest
 
@@ -14,7 +13,6 @@ from core.segment.mask_ops import (
     coverage,
     feather,
     fill_holes,
-    flood_fill,
     grow,
     intersect,
     invert,
@@ -31,61 +29,6 @@ def _disk(shape: tuple[int, int], cx: float, cy: float, radius: float) -> np.nda
 
 def _equivalent_radius(mask: np.ndarray) -> float:
     return math.sqrt(float((mask >= 0.5).sum()) / math.pi)
-
-
-# --------------------------------------------------------------------- flood fill
-
-
-def test_flood_fill_inside_a_drawn_ring_fills_only_the_inside():
-    rows, cols = np.mgrid[0:200, 0:240]
-    distance = np.hypot(cols - 120, rows - 100)
-    ring = ((distance >= 48) & (distance <= 52)).astype(np.float32)
-    before = ring.copy()
-    filled = flood_fill(ring, 120, 100)
-    np.testing.assert_array_equal(ring, before)  # input untouched
-    assert filled.dtype == np.float32
-    np.testing.assert_array_equal(filled, (distance <= 52).astype(np.float32))
-    drawn = np.zeros((200, 240), np.float32)
-    cv2.circle(drawn, (120, 100), 50, 1.0, thickness=3)  # as an outline tool would draw
-    assert abs(_equivalent_radius(flood_fill(drawn, 120, 100)) - 52) < 1.0
-
-
-def test_flood_fill_outside_leaves_the_inside_and_can_paint_zero():
-    ring = np.zeros((100, 100), np.float32)
-    cv2.circle(ring, (50, 50), 20, 1.0, thickness=2)
-    outside = flood_fill(ring, 2, 3, value=0.25)
-    assert outside[50, 50] == 0.0
-    assert outside[0, 0] == pytest.approx(0.25)
-    assert outside[50, 30] == 1.0  # the ring itself is kept
-    erased = flood_fill(ring, 50, 30, value=0.0)  # click on the ring: the whole ring goes
-    assert erased.max() == 0.0
-
-
-def test_flood_fill_tolerance_is_relative_to_the_seed_value():
-    mask = np.zeros((10, 30), np.float32)
-    mask[:, 0:10] = 0.5
-    mask[:, 10:20] = 0.58  # within 0.1 of 0.5
-    mask[:, 20:30] = 0.5  # same as the seed but behind a wall of 0.75
-    mask[:, 19] = 0.75
-    filled = flood_fill(mask, 0, 0, value=1.0, tolerance=0.1)
-    assert (filled[:, :19] == 1.0).all()
-    assert (filled[:, 19] == np.float32(0.75)).all()
-    assert (filled[:, 20:] == 0.5).all()
-    exact = flood_fill(mask, 0, 0, tolerance=0.0)
-    assert (exact[:, :10] == 1.0).all() and (exact[:, 10:19] == np.float32(0.58)).all()
-
-
-def test_flood_fill_is_four_connected():
-    mask = np.zeros((5, 5), np.float32)
-    mask[[0, 1, 2, 3, 4], [4, 3, 2, 1, 0]] = 1.0  # anti-diagonal wall, 8-connected only
-    filled = flood_fill(mask, 0, 0)
-    assert filled[0, 0] == 1.0 and filled[4, 4] == 0.0
-
-
-@pytest.mark.parametrize("point", [(-1, 0), (0, -1), (10, 0), (0, 8), (float("nan"), 0)])
-def test_flood_fill_refuses_a_seed_outside_the_image(point):
-    with pytest.raises(InvalidInputError):
-        flood_fill(np.zeros((8, 10), np.float32), *point)
 
 
 # --------------------------------------------------------------------- grow / shrink
@@ -211,8 +154,7 @@ def test_other_dtypes_are_converted_and_inputs_never_mutated():
     np.testing.assert_array_equal(feather(strided, 3), feather(strided.copy(), 3))
     a = np.full((6, 6), 0.5, np.float32)
     copy = a.copy()
-    for op in (lambda m: grow(m, 2), lambda m: feather(m, 2), fill_holes, invert,
-               lambda m: flood_fill(m, 1, 1)):
+    for op in (lambda m: grow(m, 2), lambda m: feather(m, 2), fill_holes, invert):
         op(a)
         np.testing.assert_array_equal(a, copy)
 
@@ -230,7 +172,6 @@ def test_other_dtypes_are_converted_and_inputs_never_mutated():
         lambda: feather(np.array([[1.5, 0.0]]), 1),
         lambda: invert(np.array([["a"]])),
         lambda: grow(np.zeros((3, 3)), float("nan")),
-        lambda: flood_fill(np.zeros((3, 3)), 1, 1, value=2.0),
         lambda: resolve_overlaps([np.zeros((3, 3)), np.zeros((3, 4))]),
         lambda: resolve_overlaps([np.zeros((3, 3)), np.full((3, 3), np.nan)]),
         lambda: coverage([]),
