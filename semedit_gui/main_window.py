@@ -17,7 +17,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QVBoxLayout,
@@ -295,10 +294,9 @@ class MainWindow(QMainWindow):
     # ================================================================= user commands
 
     def choose_and_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a photo or project", "",
-                                              prompts.OPEN_FILTER)
-        if path:
-            self.open_path(Path(path))
+        path = prompts.ask_open_path(self)  # starts where the last file was opened/saved
+        if path is not None:
+            self.open_path(path)
 
     def open_path(self, path: Path) -> Task | None:
         return self.documents.open_path(path)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QToolBar, QWidget
 
 from core.segment.brush import MAX_BRUSH_SIZE
 from semedit_gui.controllers.photo_view import PhotoViewController
+from semedit_gui.window.folders import remember_folder, start_folder
 from semedit_gui.window.recipe_actions import apply_recipe_to_photos, save_edits_as_recipe
 from semedit_gui.window.shortcuts import ShortcutsFirst
 
@@ -385,8 +386,10 @@ def show_hair_on_canvas(window, showing: bool) -> None:
 
 
 def export_masks(window) -> None:
-    folder = QFileDialog.getExistingDirectory(window, "Export chunk masks to")
+    folder = QFileDialog.getExistingDirectory(window, "Export chunk masks to",
+                                              str(start_folder(window, "masks")))
     if folder:
+        remember_folder(window, "masks", folder)
         window.documents.export_masks_to(Path(folder))
 
 

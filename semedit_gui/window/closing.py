@@ -1,6 +1,9 @@
 """Closing the app while jobs run, without a frozen window and without ever destroying a
 running QThread (Qt aborts the process when a running QThread object is deleted).
 
+`confirm_quit` asks first: the unsaved changes, and what running work quitting stops
+(an inversion's steps so far can be kept and saved, as Stop keeps them).
+
 `WindowShutdown.run(seconds, show)` cancels every job (`JobRegistry.begin_shutdown`),
 then runs a local event loop, so the window keeps painting and shows what it is waiting
 for, until both worker threads have ended or the time is up. When they have not ended
@@ -99,6 +102,68 @@ def _deliver_job_endings() -> None:
     QCoreApplication.sendPostedEvents(None, QEvent.Type.MetaCall)
 
 
+# The jobs quitting stops that are worth a word before it does (a save always finishes).
+NAMED_WORK = ("inversion", "hair", "batch", "export", "auto_chunks", "directions_fit",
+              "direction_pack")
+
+
+def work_quitting_stops(window) -> list[str]:
+    """What runs that quitting would stop, in the user's words ("Inverting (40 steps
+    done)", "Exporting astronaut-edited.png")."""
+    names = []
+    for task in window.jobs.jobs():
+        if task.kind in NAMED_WORK and not task.must_finish:
+            steps = window.inversion.steps_done if task.kind == "inversion" else 0
+            names.append(f"{task.name} ({steps} steps done)" if steps else task.name)
+    return names
+
+
+def inversion_running(window) -> bool:
+    return window.jobs.active("inversion") is not None
+
+
+def confirm_quit(window) -> bool:
+    """Ask before quitting: unsaved changes, and the work quitting stops (the question is
+    asked while such work runs even when nothing is unsaved yet). Save during an
+    inversion first stops it and waits for its result so far, as Stop keeps it, then
+    saves that with the rest."""
+    documents = window.documents
+    if window.session is None or not work_quitting_stops(window):
+        return documents.confirm_discard()
+    window.close_state = "asking"  # the question says "quitting"; a second close waits
+    try:
+        answer = window.ask_unsaved_changes()
+    finally:
+        window.close_state = "open"
+    if answer == "save":
+        if inversion_running(window):
+            keep_inversion_so_far(window)
+        return documents.save(blocking=True)
+    return answer == "discard"
+
+
+def keep_inversion_so_far(window) -> bool:
+    """Stop the inversion and wait, the window painting, until its result so far is in
+    the document (at most `window.close_wait_s`); True when it is."""
+    window.inversion.stop()
+    window.show_message("Stopping the inversion; its steps so far are kept and saved.")
+    return wait_until(lambda: not inversion_running(window), window.close_wait_s)
+
+
+def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
+    """Process events until `condition()` holds or `seconds` have passed."""
+    if condition():
+        return True
+    loop, deadline = QEventLoop(), time.monotonic() + seconds
+    timer = QTimer()
+    timer.setInterval(POLL_MS)
+    timer.timeout.connect(lambda: (condition() or time.monotonic() >= deadline) and loop.quit())
+    timer.start()
+    loop.exec()
+    timer.stop()
+    return condition()
+
+
 def close_window(window, event) -> None:
     """The main window's close: ask about unsaved changes, stop every job while showing
     what it waits for, and accept only once the worker threads have ended; otherwise hide
@@ -108,7 +173,7 @@ def close_window(window, event) -> None:
         return
     documents, session = window.documents, window.session
     keep_autosave = window.discard_on_close and bool(session and session.dirty)
-    if not window.discard_on_close and not documents.confirm_discard():
+    if not window.discard_on_close and not confirm_quit(window):
         event.ignore()
         return
     window.close_state = "closing"

@@ -26,16 +26,62 @@ def dropped_path(mime) -> Path | None:
     return None
 
 
-def ask_unsaved_changes(parent, title: str) -> str:
-    """'save', 'discard' or 'cancel'."""
+def ask_unsaved_changes(window, title: str) -> str:
+    """'save', 'discard' or 'cancel' (`unsaved_changes_box`)."""
     buttons = QMessageBox.StandardButton
-    box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
-                      f"Save the changes to {title}?",
-                      buttons.Save | buttons.Discard | buttons.Cancel, parent)
-    box.setInformativeText("Your changes will be lost if you don't save them.")
+    box = unsaved_changes_box(window, title)
     answer = buttons(box.exec())
     box.deleteLater()
     return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
+
+
+def unsaved_changes_box(window, title: str) -> QMessageBox:
+    """Save the changes to `title`? While the window is quitting (`close_state`
+    "asking"), the question also names the work that quitting stops; during an
+    inversion, Save keeps its steps so far (it is asked even before anything else
+    changed), and with nothing to save the answers are Quit and Cancel."""
+    from semedit_gui.window.closing import inversion_running, work_quitting_stops
+
+    buttons = QMessageBox.StandardButton
+    running = work_quitting_stops(window) if window.close_state == "asking" else []
+    dirty = window.session is not None and window.session.dirty
+    if not running:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                          f"Save the changes to {title}?",
+                          buttons.Save | buttons.Discard | buttons.Cancel, window)
+        box.setInformativeText("Your changes will be lost if you don't save them.")
+        return box
+    them = "them" if len(running) > 1 else "it"
+    text = f"{' and '.join(running)} {'are' if len(running) > 1 else 'is'} still running. " \
+           f"Quitting stops {them}."
+    keeps = inversion_running(window)
+    choices = (buttons.Save if keeps or dirty else buttons.NoButton) | buttons.Discard \
+        | buttons.Cancel
+    box = QMessageBox(QMessageBox.Icon.Warning, "Quit while work is running", text,
+                      choices, window)
+    if keeps:
+        box.button(buttons.Save).setText("Stop and Save")
+        box.setInformativeText(f"Stop and Save keeps the inversion's steps so far (as Stop "
+                               f"does) and saves them with {title}; Quit without Saving "
+                               "loses them" + (" and your other changes." if dirty else "."))
+    elif dirty:
+        box.setInformativeText(f"Save keeps your changes to {title}; Quit without Saving "
+                               "loses them.")
+    box.button(buttons.Discard).setText("Quit without Saving" if keeps or dirty else "Quit")
+    box.setDefaultButton(buttons.Cancel)  # Enter never throws work away
+    return box
+
+
+def ask_open_path(window) -> Path | None:
+    """File ▸ Open's dialog, started where the user last opened or saved a file."""
+    from semedit_gui.window.folders import remember_folder, start_folder
+
+    path, _ = QFileDialog.getOpenFileName(window, "Open a photo or project",
+                                          str(start_folder(window, "open")), OPEN_FILTER)
+    if not path:
+        return None
+    remember_folder(window, "open", path)
+    return Path(path)
 
 
 def ask_save_path(parent, suggested: Path) -> Path | None:

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QProgressDialog
 from core.imageio import PHOTO_SUFFIXES
 from core.workflows.batch import MANIFEST_NAME
 from semedit_gui.controllers.recipes import RecipeController
+from semedit_gui.window.folders import remember_folder, start_folder
 
 
 def recipe_controller(window) -> RecipeController:
@@ -25,12 +26,14 @@ def save_edits_as_recipe(window) -> None:
     session = window.session
     if session is None:
         return
-    base = session.photo_path or session.path or Path.home() / "look"
+    stem = (session.path or session.photo_path or Path("look")).stem
     path, _ = QFileDialog.getSaveFileName(window, "Save Edits as Recipe",
-                                          str(base.with_name(f"{base.stem}-recipe.json")),
+                                          str(start_folder(window, "recipe")
+                                              / f"{stem}-recipe.json"),
                                           "SemEdit recipes (*.json)")
     if not path:
         return
+    remember_folder(window, "recipe", path)
     panel = window.inversion_panel  # the loss and PTI steps are not stored in a project
     recipe_controller(window).save(
         Path(path), loss_kind=panel.loss_kind,
@@ -42,19 +45,24 @@ def apply_recipe_to_photos(window) -> None:
     if controller.running:
         window.show_message("A recipe is being applied already.")
         return
-    recipe, _ = QFileDialog.getOpenFileName(window, "Apply Which Recipe?", "",
+    recipe, _ = QFileDialog.getOpenFileName(window, "Apply Which Recipe?",
+                                            str(start_folder(window, "recipe")),
                                             "SemEdit recipes (*.json)")
     if not recipe:
         return
+    remember_folder(window, "recipe", recipe)
     patterns = " ".join(f"*{suffix}" for suffix in PHOTO_SUFFIXES)
     photos, _ = QFileDialog.getOpenFileNames(window, "Photos to Make with the Recipe",
-                                             str(Path(recipe).parent),
+                                             str(start_folder(window, "photos")),
                                              f"Photos ({patterns})")
     if not photos:
         return
-    output = QFileDialog.getExistingDirectory(window, "Write the Edited Photos To")
+    remember_folder(window, "photos", photos[0])
+    output = QFileDialog.getExistingDirectory(window, "Write the Edited Photos To",
+                                              str(start_folder(window, "output")))
     if not output:
         return
+    remember_folder(window, "output", output)
     run_with_progress(window, controller, Path(recipe), [Path(p) for p in photos],
                       Path(output))
 

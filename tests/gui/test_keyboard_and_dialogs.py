@@ -253,3 +253,101 @@ def test_no_document_turns_document_commands_and_brush_readouts_off(qtbot, tmp_p
     window.canvas.zoom_in()  # the zoom changing meanwhile says nothing either
     assert bar.on_screen.text() == ""
     window.close_discarding()
+
+
+# ================================================================ quitting during work
+
+def test_quitting_during_an_inversion_says_so_and_save_keeps_its_steps(qtbot, tmp_path, photo):
+    from core.project import load_project
+    from semedit_gui.window import prompts
+
+    window = make_window(qtbot, tmp_path)
+    open_photo(qtbot, window, photo)
+    session = window.session
+    session.chunk_set.add(np.ones((session.doc.resolution,) * 2, np.float32), name="all")
+    panel = window.inversion_panel
+    panel.loss.setCurrentIndex(panel.loss.findData("l2"))
+    panel.steps.setValue(100_000)
+    asked = []
+
+    def answer() -> str:  # the real question's words and buttons, answered "save"
+        box = prompts.unsaved_changes_box(window, window.session.title)
+        asked.append((box.text(), box.informativeText(),
+                      sorted(button.text() for button in box.buttons())))
+        box.deleteLater()
+        return "save"
+
+    window.ask_unsaved_changes = answer
+    target = tmp_path / "kept.semedit"
+    window.ask_save_path = lambda suggested: target
+    progressed = []
+    window.inversion.progress.connect(lambda *args: progressed.append(args))
+    panel.run_button.click()
+    qtbot.waitUntil(lambda: len(progressed) >= 3, timeout=WAIT_MS)
+    window.close()
+    assert window.close_state == "closed"
+    (text, detail, labels), = asked
+    assert text.startswith("Inverting (") and "steps done) is still running" in text
+    assert "Quitting stops it." in text and "steps so far" in detail
+    assert labels == ["Cancel", "Quit without Saving", "Stop and Save"]
+    doc = load_project(target)  # the steps done before quitting are in the project
+    assert doc.chunks[0].code is not None
+    assert 1 <= doc.inversion["metrics"]["steps"] < 100_000
+
+
+def test_the_unsaved_question_is_unchanged_when_nothing_runs(qtbot, tmp_path, photo):
+    from semedit_gui.window import prompts
+
+    window = make_window(qtbot, tmp_path)
+    open_photo(qtbot, window, photo)
+    session = window.session
+    session.chunk_set.add(np.ones((session.doc.resolution,) * 2, np.float32), name="all")
+    window.close_state = "asking"  # as while quitting
+    box = prompts.unsaved_changes_box(window, session.title)
+    window.close_state = "open"
+    assert box.text() == f"Save the changes to {session.title}?"
+    assert sorted(b.text() for b in box.buttons()) == ["Cancel", "Discard", "Save"]
+    box.deleteLater()
+    window.close_discarding()
+
+
+# ================================================================ where file dialogs start
+
+def test_file_dialogs_start_in_the_users_folders(qtbot, tmp_path, photo, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from semedit_gui.window.recipe_actions import apply_recipe_to_photos
+
+    window = make_window(qtbot, tmp_path)
+    saved_in = tmp_path / "elsewhere"
+    saved_in.mkdir()
+    window.settings.recent_files = [str(saved_in / "portrait.semedit")]
+    starts = []
+    picked = {"recipe": "", "photos": []}
+
+    def open_one(_parent, caption, folder, _filter):
+        starts.append((caption, Path(folder)))
+        return (picked["recipe"] if "Recipe" in caption else ""), ""
+
+    def open_many(_parent, caption, folder, _filter):
+        starts.append((caption, Path(folder)))
+        return picked["photos"], ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(open_one))
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(open_many))
+    window.choose_and_open()  # after saving elsewhere: Open starts there
+    assert starts[-1] == ("Open a photo or project", saved_in)
+    apply_recipe_to_photos(window)  # never the program's folder (the working folder)
+    recipe_start = starts[-1][1]
+    assert recipe_start == window.documents.default_folder("project")
+    assert recipe_start != Path.cwd() and recipe_start.is_dir()
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    picked["recipe"] = str(recipes / "smile.json")
+    apply_recipe_to_photos(window)  # the recipe chosen; no photos chosen: stops there
+    assert starts[-1][0] == "Photos to Make with the Recipe"
+    assert starts[-1][1] == window.documents.default_folder("image")
+    picked["recipe"] = ""
+    apply_recipe_to_photos(window)  # the folder last used for recipes
+    assert starts[-1] == ("Apply Which Recipe?", recipes)
+    window.close_discarding()
