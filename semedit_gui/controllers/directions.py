@@ -196,6 +196,7 @@ class DirectionsController(QObject):
         task = self._submit("Fitting the supervised directions", work, kind=FIT_KIND,
                             done=self._fit_ended, on_progress=self._on_fit_progress)
         self.running_changed.emit(True)
+        task.ended.connect(lambda: self._progress_ended(task))
         task.ended.connect(lambda: self.running_changed.emit(self.running))
         return task
 
@@ -238,8 +239,21 @@ class DirectionsController(QObject):
                             done=lambda added: self.message.emit(
                                 f"Installed {len(added)} directions from {pack_id}.", False))
         self.running_changed.emit(True)
+        task.ended.connect(lambda: self._progress_ended(task))
         task.ended.connect(lambda: self.running_changed.emit(self.running))
         return task
+
+    def _progress_ended(self, task: Task) -> None:
+        """The progress line never outlives its job with a time left: a fit stopped half-way
+        says where it stopped, one that failed or never ran goes back to empty."""
+        fit = self.paused_fit
+        if task.state == "done" and task.kind == FIT_KIND and fit is not None:
+            self.progress.emit(fit.job.done / max(fit.job.total, 1),
+                               f"Stopped after {fit.job.done} of {fit.job.total} faces")
+        elif task.state == "done":
+            self.progress.emit(1.0, "Done")
+        else:
+            self.progress.emit(0.0, "")
 
 
 def _read_library(models, task) -> Library:

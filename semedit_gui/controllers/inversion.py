@@ -5,7 +5,11 @@ job to stop after its current step (the state is "stopping" at once, so the view
 so) and keeps the partial result; Continue optimises the current codes further. Progress
 counts steps across Stop and Continue: a continued run's steps and losses follow the
 previous run's instead of starting from zero again. The outcome is applied to the live
-document on the UI thread (`apply_inversion`, one undo step per run).
+document on the UI thread (`apply_inversion`, one undo step per run); its metrics are
+the run's own figures plus the whole run's (`run_totals`: steps and seconds across Stop
+and Continue, and the loss curve), so a reopened project shows what it showed when saved
+and a Continue after reopening counts on. A run that fails or never starts leaves the
+counts as they were.
 
 Quick (with an encoder installed) gives every chunk the encoder's code at once, as one
 undo step, so editing can start right away; a photo just opened gets it automatically
@@ -28,7 +32,7 @@ the Preferences defaults. `panel_values` says what to show.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -51,6 +55,9 @@ NEXT_RUN = "next_run"  # inversion.json: the panel's settings when the project w
 # The panel's settings (InversionPanel.values) and what each may hold.
 PANEL_CHOICES = {"space": SPACES, "loss": LOSS_KINDS, "coverage": COVERAGES}
 PANEL_NUMBERS = {"steps": (1, 100_000), "pti_steps": (0, 100_000), "lambda_reg": (0.0, 1e6)}
+# inversion.json metrics the app adds to the last run's own figures (`run_totals`)
+TOTAL_STEPS, TOTAL_SECONDS, LOSS_CURVE = "total_steps", "total_seconds", "loss_curve"
+CURVE_POINTS = 500  # a long run's curve is thinned to this many points when saved
 HISTORY_PAUSED = ("Undo and Redo are paused while the inversion runs: they would change the "
                   "chunks it is fitting. Stop it first (what it reached is kept).")
 
@@ -84,8 +91,11 @@ class InversionController(QObject):
         self.encoder_benefit = ENCODER_BENEFIT
         self._state = "idle"
         self.steps_done = 0  # optimisation steps of this document's runs, across Continue
+        self.seconds_done = 0.0  # and the seconds they took
         self.losses: list[tuple[int, float]] = []  # (cumulative step, total loss)
         self._offset = 0  # steps done before the running run
+        self._seconds_offset = 0.0
+        self._before: RunTotals | None = None  # the counts to go back to if the run fails
         self._total = 0
         documents.session_changed.connect(self._on_session_changed)
 
@@ -126,9 +136,7 @@ class InversionController(QObject):
         if resume and not session.inverted:
             resume = False
         settings = replace(settings, force_fp32=self._force_fp32(), **self._engine_settings())
-        if not resume:
-            self.steps_done, self.losses = 0, []
-        self._offset = self.steps_done
+        self._begin(resume)
         # PTI follows a continued run too (it tunes around the new codes): count its steps
         self._total = self._offset + settings.steps + pti_steps
         chunks = list(session.doc.chunks)
@@ -139,10 +147,7 @@ class InversionController(QObject):
                                            resume=resume, init=init),
             on_success=lambda outcome: self._apply(session, chunks, outcome),
             on_progress=self._on_progress, reason="Inversion")
-        if not task.finished:
-            task.ended.connect(lambda: self._set_state("idle"))
-            self._set_state("running")
-        return task
+        return self._watch(task)
 
     def encoder_available(self) -> bool:
         """Whether an encoder file is installed for the chosen models (nothing is loaded)."""
@@ -163,7 +168,8 @@ class InversionController(QObject):
                                   label="Whole-image chunk")
         settings = replace(settings, steps=0, force_fp32=self._force_fp32(),
                            **self._engine_settings())
-        self.steps_done, self.losses, self._offset, self._total = 0, [], 0, 0
+        self._begin(resume=False)
+        self._total = 0
         chunks = list(session.doc.chunks)
         self.started.emit(0, False)
         task = self.registry.submit(
@@ -171,10 +177,7 @@ class InversionController(QObject):
                                                       loss_kind="l2", init="e4e"),
             on_success=lambda outcome: self._apply(session, chunks, outcome, quick=True),
             on_progress=self._on_progress, reason="Quick reconstruction")
-        if not task.finished:
-            task.ended.connect(lambda: self._set_state("idle"))
-            self._set_state("running")
-        return task
+        return self._watch(task)
 
     def quick_on_open(self, settings) -> Task | None:
         """After a document opens: Quick, when an encoder is installed and no chunk has a
@@ -193,6 +196,28 @@ class InversionController(QObject):
             self._set_state("stopping")
 
     # ----------------------------------------------------------------- job events
+
+    def _begin(self, resume: bool) -> None:
+        """A run starts: a Continue counts on from the counts so far, a new run from 0."""
+        self._before = RunTotals(self.steps_done, self.seconds_done, list(self.losses))
+        if not resume:
+            self.steps_done, self.seconds_done, self.losses = 0, 0.0, []
+        self._offset, self._seconds_offset = self.steps_done, self.seconds_done
+
+    def _watch(self, task: Task) -> Task:
+        if task.finished:
+            self._ended()
+        else:
+            task.ended.connect(self._ended)
+            self._set_state("running")
+        return task
+
+    def _ended(self) -> None:
+        if self._before is not None:  # not applied (failed, never started): as before it
+            self.steps_done, self.seconds_done, self.losses = (
+                self._before.steps, self._before.seconds, list(self._before.curve or []))
+            self._before = None
+        self._set_state("idle")
 
     def _on_progress(self, update: jobs.InversionUpdate) -> None:
         progress = update.progress
@@ -216,9 +241,13 @@ class InversionController(QObject):
         if self.documents.session is not session or self.registry.closing:
             return
         before = session.doc.inversion
+        steps = self._offset + int(outcome.metrics.get("steps") or 0)
+        seconds = self._seconds_offset + float(outcome.metrics.get("seconds") or 0.0)
+        metrics = {**outcome.metrics, TOTAL_STEPS: steps, TOTAL_SECONDS: round(seconds, 3),
+                   LOSS_CURVE: thinned(self.losses)}
         try:
             changed = apply_inversion(session.doc, chunks, outcome.result, outcome.settings,
-                                      metrics=outcome.metrics, generator_id=outcome.generator_id,
+                                      metrics=metrics, generator_id=outcome.generator_id,
                                       generator_sha256=outcome.generator_sha256,
                                       pti_weights=outcome.pti_weights,
                                       label=QUICK_LABEL if quick else
@@ -231,8 +260,8 @@ class InversionController(QObject):
             self.message.emit(str(error), True)
             return
         session.changed_elsewhere()
-        self.steps_done = self._offset + int(outcome.metrics.get("steps") or 0)
-        self.finished.emit(outcome.metrics, outcome.stopped)
+        self.steps_done, self.seconds_done, self._before = steps, seconds, None
+        self.finished.emit(metrics, outcome.stopped)
         if quick and NEXT_RUN in before:  # Quick ran no steps: the panel's choice stays
             session.doc.inversion = {**session.doc.inversion, NEXT_RUN: before[NEXT_RUN]}
         if quick:
@@ -248,7 +277,9 @@ class InversionController(QObject):
 
     def _on_session_changed(self, session) -> None:
         self.stop()  # its result would be for a document no longer open
-        self.steps_done, self.losses, self._offset = 0, [], 0
+        totals = run_totals(None if session is None else session.doc.inversion.get("metrics"))
+        self.steps_done, self.seconds_done = totals.steps, totals.seconds  # Continue counts on
+        self.losses, self._offset, self._before = list(totals.curve or []), 0, None
         self.panel_values.emit(self._defaults() if session is None else
                                panel_values_for(session.doc.inversion, self._defaults()))
         self.encoder_changed.emit(self.encoder_available())
@@ -257,6 +288,47 @@ class InversionController(QObject):
         if state != self._state:
             self._state = state
             self.state_changed.emit(state)
+
+
+@dataclass(frozen=True)
+class RunTotals:
+    """What an inversion's metrics say about the whole run, across Stop and Continue."""
+
+    steps: int
+    seconds: float
+    curve: list[tuple[int, float]] | None  # (step, total loss); None: not kept
+
+
+def run_totals(metrics: dict | None) -> RunTotals:
+    """The whole run's figures in inversion metrics: the app's `total_steps`,
+    `total_seconds` and `loss_curve`; else (a project made by the CLI, one run, or an
+    older one) its `steps` and `seconds`, with no curve kept. A hair transfer counts
+    its steps per stage ({"inversion": n, "refine": m})."""
+    metrics = metrics if isinstance(metrics, dict) else {}
+    steps = metrics.get(TOTAL_STEPS, metrics.get("steps")) or 0
+    if isinstance(steps, dict):
+        steps = sum(n for n in steps.values() if _number(n))
+    seconds = metrics.get(TOTAL_SECONDS, metrics.get("seconds")) or 0.0
+    curve = metrics.get(LOSS_CURVE)
+    if isinstance(curve, list):
+        curve = [(int(p[0]), float(p[1])) for p in curve
+                 if isinstance(p, list | tuple) and len(p) == 2 and all(map(_number, p))]
+    else:
+        curve = None
+    return RunTotals(int(steps) if _number(steps) else 0,
+                     float(seconds) if _number(seconds) else 0.0, curve)
+
+
+def thinned(points: list[tuple[int, float]], limit: int = CURVE_POINTS) -> list[list]:
+    """At most `limit` points of a loss curve, evenly spread, the last one kept (JSON)."""
+    keep = points if len(points) <= limit else \
+        [points[round(i * (len(points) - 1) / (limit - 1))] for i in range(limit)]
+    return [[int(step), float(f"{loss:.6g}")] for step, loss in keep]
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) \
+        and value == value and abs(value) != float("inf")
 
 
 def panel_values_for(inversion: dict | None, defaults: dict) -> dict:

@@ -4,7 +4,9 @@ Quick (enabled when an encoder is installed) gives every chunk the encoder's cod
 once; Run then refines from it and is labelled "Refine". Without an encoder a line says
 what installing one would give. The panel only collects settings and shows progress;
 `InversionController` runs the job and the window feeds its signals to `show_started` /
-`show_progress` / `show_finished`.
+`show_progress` / `show_finished`. The bar, the summary and the curve describe the same
+run: steps across Stop and Continue, the seconds of them all (`run_totals`). A run that
+ends without a result (it failed, or never started) leaves them as they were before it.
 """
 
 from __future__ import annotations
@@ -29,8 +31,14 @@ from PySide6.QtWidgets import (
 
 from core.invert import COVERAGES, LOSS_KINDS, InversionSettings
 from core.latents import SPACES
+from semedit_gui.controllers.inversion import run_totals
 from semedit_gui.panels import inversion_words as words
 from semedit_gui.settings import AppSettings
+
+CURVE_EMPTY, CURVE_NOT_KEPT = "loss curve", "curve not kept"
+CURVE_TIP = ("The total loss the optimiser lowers: the reconstruction loss plus λ times "
+             "how far the codes are from the mean face. The summary below measures the "
+             "result alone (L2, LPIPS), so its figures are smaller.")
 
 
 class LossCurve(QWidget):
@@ -39,14 +47,29 @@ class LossCurve(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setMinimumHeight(90)
+        self.setToolTip(CURVE_TIP)
         self.points: list[tuple[int, float]] = []
+        self.note = CURVE_EMPTY  # said while there is no curve to draw
 
-    def clear(self) -> None:
-        self.points = []
+    def clear(self, note: str = CURVE_EMPTY) -> None:
+        self.points, self.note = [], note
         self.update()
 
+    def set_points(self, points: list[tuple[int, float]]) -> None:
+        self.clear()
+        for step, loss in points:
+            self.add(step, loss)
+
+    @property
+    def label(self) -> str:
+        """The figure written at the top right: which loss, and its latest value."""
+        return f"total loss {self.points[-1][1]:.4f}" if self.points else ""
+
     def add(self, step: int, loss: float) -> None:
+        """A step's loss; a step reported again (a run's closing report) replaces it."""
         if math.isfinite(loss) and loss > 0:
+            if self.points and self.points[-1][0] == step:
+                self.points.pop()
             self.points.append((step, loss))
             self.update()
 
@@ -57,7 +80,7 @@ class LossCurve(QWidget):
         painter.setPen(QPen(self.palette().mid().color()))
         painter.drawRect(rect)
         if len(self.points) < 2:
-            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "loss curve")
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.note)
             return
         steps = [p[0] for p in self.points]
         logs = [math.log10(p[1]) for p in self.points]
@@ -73,8 +96,7 @@ class LossCurve(QWidget):
         painter.drawPath(path)
         painter.setPen(QPen(self.palette().text().color()))
         painter.drawText(rect.adjusted(4, 2, -4, -2),
-                         Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignRight,
-                         f"{self.points[-1][1]:.4f}")
+                         Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignRight, self.label)
 
 
 class InversionPanel(QWidget):
@@ -162,6 +184,7 @@ class InversionPanel(QWidget):
         layout.addWidget(self.metrics)
         layout.addStretch(1)
         self._can_run = self._running = False
+        self._before_run: tuple | None = None  # what a run that ends without result restores
         self._restoring = False  # set_values is not the user changing a setting
         self.set_values(defaults or AppSettings().inversion_defaults())
         for signal in (self.steps.valueChanged, self.space.currentIndexChanged,
@@ -260,19 +283,28 @@ class InversionPanel(QWidget):
                        self.optimise_masks, self.pti_steps):
             widget.setEnabled(not running)
         self.start.setEnabled(self.encoder_available and not running)
+        if not running and self._before_run is not None:  # ended without a result
+            self._restore(self._before_run)
 
     def reset(self, metrics: dict | None = None) -> None:
-        """A document is shown (`metrics`: its last inversion's): no curve yet; the bar says
-        how many steps its codes had (or that it was never inverted), never "0 / 1 steps"."""
-        steps_done = steps_in(metrics)
-        self.curve.clear()
+        """A document is shown (`metrics`: its last inversion's): the bar says how many
+        steps its codes had (or that it was never inverted), never "0 / 1 steps"; the curve
+        is the one saved with it, or says it was not kept."""
+        totals = run_totals(metrics)
+        self._before_run = None
+        self.curve.set_points(totals.curve or [])
+        if totals.steps and totals.curve is None:
+            self.curve.clear(CURVE_NOT_KEPT)
         self.metrics.setText("")
-        self.progress.setFormat("%v steps done" if steps_done else "Not run yet")
-        self.progress.setRange(0, max(steps_done, 1))
-        self.progress.setValue(steps_done)
+        self.progress.setFormat("%v steps done" if totals.steps else "Not run yet")
+        self.progress.setRange(0, max(totals.steps, 1))
+        self.progress.setValue(totals.steps)
 
     def show_started(self, total_steps: int, resume: bool = False) -> None:
         """A run starts; a Continue (`resume`) extends the curve instead of clearing it."""
+        self._before_run = (self.progress.format(), self.progress.maximum(),
+                            self.progress.value(), list(self.curve.points), self.curve.note,
+                            self.metrics.text())
         if not resume:
             self.curve.clear()
         self.metrics.setText("")
@@ -287,13 +319,26 @@ class InversionPanel(QWidget):
         if stage == "invert" and loss is not None:
             self.curve.add(step, loss)
 
+    def _restore(self, shown: tuple) -> None:
+        text_format, maximum, value, points, note, summary = shown
+        self._before_run = None
+        self.progress.setFormat(text_format)
+        self.progress.setRange(0, maximum)
+        self.progress.setValue(value)
+        self.curve.set_points(points)
+        self.curve.note = note
+        self.metrics.setText(summary)
+
     def show_finished(self, metrics: dict, stopped: bool) -> None:
+        """The summary of the run (all of it, across Stop and Continue: `run_totals`)."""
+        self._before_run = None
+        totals = run_totals(metrics)
         parts = []
         for key, label in (("lpips", "LPIPS"), ("l2", "L2"), ("identity", "identity")):
             value = metrics.get(key)
             if value is not None:
                 parts.append(f"{label} {value:.4f}")
-        parts.append(f"{steps_in(metrics)} steps in {metrics.get('seconds') or 0:.1f} s")
+        parts.append(f"{totals.steps} steps in {totals.seconds:.1f} s")
         self.metrics.setText(("Stopped: " if stopped else "Done: ") + ", ".join(parts))
 
 
@@ -310,12 +355,3 @@ def tip_items(combo: QComboBox, tip: str, item_tips: dict[str, str]) -> None:
 
     combo.currentIndexChanged.connect(show)
     show(combo.currentIndex())
-
-
-def steps_in(metrics: dict | None) -> int:
-    """The steps an inversion's metrics record: a count, or counts per stage (a hair
-    transfer's {"inversion": n, "refine": m})."""
-    steps = (metrics or {}).get("steps") or 0
-    if isinstance(steps, dict):
-        return sum(int(n) for n in steps.values() if isinstance(n, int | float))
-    return int(steps) if isinstance(steps, int | float) else 0
