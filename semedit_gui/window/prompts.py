@@ -61,8 +61,8 @@ def unsaved_changes_box(window, title: str) -> QMessageBox:
                       choices, window)
     if keeps:
         box.button(buttons.Save).setText("Stop and Save")
-        box.setInformativeText(f"Stop and Save keeps the inversion's steps so far (as Stop "
-                               f"does) and saves them with {title}; Quit without Saving "
+        box.setInformativeText("Stop and Save keeps the inversion's steps so far (as Stop "
+                               "does) and saves them in the project; Quit without Saving "
                                "loses them" + (" and your other changes." if dirty else "."))
     elif dirty:
         box.setInformativeText(f"Save keeps your changes to {title}; Quit without Saving "
