@@ -64,6 +64,8 @@ def settings_for(steps: int, mode: str, precision: str) -> InversionSettings:
 def one_run(config: dict) -> dict:
     """Runs in the subprocess: one configuration, its figures."""
     device = torch.device(config["device"])
+    if config.get("threads"):
+        torch.set_num_threads(config["threads"])
     if not config.get("keep_freed", True):
         engine.freed_memory_kept = contextlib.nullcontext  # the behaviour before issue #21
     if config.get("available_gb"):  # "auto" sizes its groups as if this much were free
@@ -159,6 +161,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--churn", action="store_true")
     parser.add_argument("--churn-chunks", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's choice)")
     parser.add_argument("--thread", action="store_true",
                         help="run the steps in a worker thread, as the app does")
     parser.add_argument("--batched-min-available-gb", type=float, default=16.0,
@@ -177,6 +181,8 @@ def main() -> None:
         per_chunk = activation_bytes_per_chunk(
             Generator(GeneratorConfig.config_f(args.resolution)))
     base = {"device": str(device), "resolution": args.resolution, "steps": args.steps}
+    if args.threads:
+        base["threads"] = args.threads
     rows, skipped = [], []
     for n in args.chunks:
         for mode in args.modes:
@@ -208,7 +214,7 @@ def main() -> None:
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     report = {"benchmark": "inversion_memory", "device": str(device), "torch": torch.__version__,
               "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-              "threads": torch.get_num_threads(),
+              "threads": args.threads or torch.get_num_threads(),
               "memory_available_gb": round((available_bytes(device) or 0) / 2**30, 1),
               "estimated_activation_gb_per_chunk": round(per_chunk / 2**30, 2),
               "results": rows, "skipped": skipped}
