@@ -155,6 +155,7 @@ class FaceCropDialog(QDialog):
         # becomes the default by having the focus (keyPressEvent decides).
         for button in (*self.buttons.buttons(), self.whole_button, self.use_button):
             button.setAutoDefault(False)
+        self.use_button.setDefault(True)  # drawn as the default; the box makes no other
         role = QDialogButtonBox.ButtonRole.AcceptRole
         self.buttons.addButton(self.whole_button, role)
         self.buttons.addButton(self.use_button, role)

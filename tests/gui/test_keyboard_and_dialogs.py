@@ -198,6 +198,7 @@ def open_dialog(qtbot, boxes=()) -> FaceCropDialog:
 @pytest.mark.parametrize("focused", ["view", "cancel"])
 def test_enter_takes_the_square_never_cancel(qtbot, focused):
     dialog = open_dialog(qtbot)
+    assert dialog.use_button.isDefault() and not dialog.whole_button.isDefault()
     qtbot.keyClick(dialog, Qt.Key.Key_Return)  # nothing chosen yet: Enter does nothing
     assert dialog.isVisible() and dialog.result() == 0 and dialog.choice is None
     drag_in(qtbot, dialog.view, (150, 60), (330, 200))
