@@ -75,6 +75,35 @@ def test_ctrl_e_exports_while_a_spin_box_or_text_field_has_the_focus(qtbot, tmp_
     window.close_discarding()
 
 
+def test_every_enabled_ctrl_shortcut_of_the_window_beats_a_field_but_editing_keys(
+        qtbot, tmp_path, photo):
+    from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+
+    from semedit_gui.window.shortcuts import window_takes
+
+    window = make_window(qtbot, tmp_path)
+    open_photo(qtbot, window, photo)
+    session = window.session
+    for name in ("a", "b"):  # Undo and the chunk commands on too
+        session.chunk_set.add(np.ones((session.doc.resolution,) * 2, np.float32), name=name)
+    checked = 0
+    for action in window.findChildren(QAction):
+        for keys in action.shortcuts() if action.isEnabled() else ():
+            combo = keys[0]
+            if not combo.keyboardModifiers() & (CTRL | Qt.KeyboardModifier.AltModifier):
+                continue
+            event = QKeyEvent(QEvent.Type.ShortcutOverride, combo.key(),
+                              combo.keyboardModifiers())
+            editing = event.matches(QKeySequence.StandardKey.Undo) or event.matches(
+                QKeySequence.StandardKey.Redo)
+            assert window_takes(window, event) is not editing, (action.text(), keys)
+            checked += 1
+    assert checked >= 15
+    typed = QKeyEvent(QEvent.Type.ShortcutOverride, Qt.Key.Key_E, Qt.KeyboardModifier.NoModifier)
+    assert not window_takes(window, typed)  # E is the eraser, and a letter in a field
+    window.close_discarding()
+
+
 def test_text_fields_keep_their_editing_keys_and_typed_letters(qtbot, tmp_path, photo):
     window = make_window(qtbot, tmp_path)
     open_photo(qtbot, window, photo)
