@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QStyleFactory
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory
 
 # The style the platform gave the app, remembered before the first change so "system"
 # can go back to it.
@@ -24,8 +25,43 @@ def apply_theme(app: QApplication, theme: str) -> None:
         return
     fusion = QStyleFactory.create("Fusion")
     palette = dark_palette() if theme == "dark" else fusion.standardPalette()
-    app.setStyle(fusion)
+    app.setStyle(OutlinedIndicators(fusion) if theme == "dark" else fusion)
     app.setPalette(palette)
+
+
+# Fusion outlines check boxes and radio buttons with the window colour darkened, which on a
+# dark palette is as dark as the box itself: an unticked box cannot be seen.
+_INDICATORS = {QStyle.PrimitiveElement.PE_IndicatorCheckBox: "box",
+               QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck: "box",
+               QStyle.PrimitiveElement.PE_IndicatorRadioButton: "circle"}
+
+
+class OutlinedIndicators(QProxyStyle):
+    """Fusion, with check boxes and radio buttons outlined in the text colour (dimmed), so an
+    unticked one shows on a dark palette."""
+
+    def drawPrimitive(self, element, option, painter: QPainter, widget=None) -> None:
+        super().drawPrimitive(element, option, painter, widget)
+        shape = _INDICATORS.get(element)
+        if shape is None:
+            return
+        enabled = bool(option.state & QStyle.StateFlag.State_Enabled)
+        group = QPalette.ColorGroup.Active if enabled else QPalette.ColorGroup.Disabled
+        colour = QColor(option.palette.color(group, QPalette.ColorRole.WindowText))
+        colour.setAlpha(170 if enabled else 110)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(colour, 1.0))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        area = QRectF(option.rect)
+        side = min(area.width(), area.height()) - 1.0  # the pen's centre, inside the rect
+        box = QRectF(0.0, 0.0, side, side)
+        box.moveCenter(area.center())
+        if shape == "circle":
+            painter.drawEllipse(box)
+        else:
+            painter.drawRoundedRect(box, 1.5, 1.5)
+        painter.restore()
 
 
 def dark_palette() -> QPalette:

@@ -145,7 +145,7 @@ class EditsPanel(QWidget):
         self.title_label.setWordWrap(True)
         self.hint_label = QLabel(NOT_INVERTED_HINT, self)
         self.hint_label.setWordWrap(True)
-        self.hint_label.setStyleSheet("color: palette(mid); font-style: italic;")
+        self.hint_label.setStyleSheet("color: palette(placeholder-text); font-style: italic;")
         self.direction_combo = QComboBox(self)
         self.direction_combo.setModel(QStandardItemModel(self.direction_combo))
         self.direction_combo.setSizePolicy(QSizePolicy.Policy.Expanding,
@@ -158,7 +158,7 @@ class EditsPanel(QWidget):
         self.search_edit.textChanged.connect(lambda _text: self._fill_picker())
         self.directions_hint = QLabel(ONLY_GANSPACE_HINT, self)
         self.directions_hint.setWordWrap(True)
-        self.directions_hint.setStyleSheet("color: palette(mid); font-style: italic;")
+        self.directions_hint.setStyleSheet("color: palette(placeholder-text); font-style: italic;")
         self.directions_hint.setVisible(False)
         self.add_button = QPushButton("Add edit", self)
         self.add_button.clicked.connect(lambda: self.add_edit())

@@ -79,7 +79,8 @@ class LossCurve(QWidget):
         rect = self.rect().adjusted(6, 6, -6, -6)
         painter.setPen(QPen(self.palette().mid().color()))
         painter.drawRect(rect)
-        if len(self.points) < 2:
+        if len(self.points) < 2:  # the note in a colour meant to be read on any palette
+            painter.setPen(QPen(self.palette().placeholderText().color()))
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.note)
             return
         steps = [p[0] for p in self.points]
