@@ -368,7 +368,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"Could not save the preferences: {error}", error=True)
 
     def refresh_welcome(self) -> None:
-        self.welcome.refresh(self.models.store_or_none(), self.settings.generator,
+        self.welcome.refresh(self.models.store_or_none(), self.settings.model_choice(),
                              self.settings.recent_files)
 
     # ================================================================= window events

@@ -8,6 +8,7 @@ whole workflow.
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -20,8 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import SemeditError
 from core.models import ModelStore, format_bytes
+from core.models.in_use import CHOSEN_FILE, OWN_MODEL, ModelInUse, models_in_use
+from core.models.loaded import ModelChoice
 from core.resources import resource_path
 from semedit_gui.dialogs.help_dialogs import TutorialDialog
 
@@ -93,32 +95,30 @@ class WelcomePage(QWidget):
         outer.addWidget(inner, 4)
         outer.addStretch(1)
         self.model_rows: dict[str, QLabel] = {}
+        self.in_use: dict[str, ModelInUse] = {}  # by kind, after refresh
 
     # ----------------------------------------------------------------- content
 
-    def refresh(self, store: ModelStore | None, generator_choice: str,
+    def refresh(self, store: ModelStore | None, choice: ModelChoice,
                 recent: list[str]) -> None:
-        """Show which models are installed and the recent projects."""
+        """Show the models in use (`choice`, the Preferences') and the recent projects."""
         _clear(self.models_layout)
         self.model_rows = {}
+        self.in_use = {}
         self.generator_ready = False
         if store is None:
             self.models_layout.addWidget(QLabel("The model list could not be read."))
         else:
-            self.generator_ready = self._generator_ready(store, generator_choice)
+            self.in_use = models_in_use(choice, store)
+            self.generator_ready = self.in_use["generator"].usable
             heading = ("<b>Models</b> — ready to edit." if self.generator_ready else
                        "<b>Before you start</b>: SemEdit needs a StyleGAN2 face generator. "
                        "It is downloaded once and stays on this computer.")
             self.heading = QLabel(heading)
             self.heading.setWordWrap(True)
             self.models_layout.addWidget(self.heading)
-            for kind in ("generator", "sam", "vgg"):
-                try:
-                    status = store.status(store.manifest.default_for(kind).id)
-                except SemeditError:
-                    continue
-                ready = status.installed or (kind == "generator" and self.generator_ready)
-                self.models_layout.addLayout(self._model_row(kind, status, ready))
+            for model in self.in_use.values():
+                self.models_layout.addLayout(self._model_row(store, model))
         _clear(self.recent_box)
         shown = [p for p in recent if Path(p).is_file()][:5]
         if shown:
@@ -131,28 +131,29 @@ class WelcomePage(QWidget):
             button.clicked.connect(lambda _=False, p=path: self.recent_requested.emit(p))
             self.recent_box.addWidget(button)
 
-    def _generator_ready(self, store: ModelStore, choice: str) -> bool:
-        try:
-            store.resolve(choice or None, "generator")
-        except SemeditError:
-            return False
-        return True
-
-    def _model_row(self, kind: str, status, ready: bool) -> QHBoxLayout:
-        asset = status.asset
-        size = format_bytes(asset.size) if asset.size else "size not published"
-        text = QLabel(f"{'✔' if ready else '•'} <b>{asset.id}</b> ({size}, {asset.licence})"
-                      f"<br><small>{NEEDS[kind]}</small>")
+    def _model_row(self, store: ModelStore, model: ModelInUse) -> QHBoxLayout:
+        if model.asset_id in store.manifest.ids:
+            asset = store.manifest.get(model.asset_id)
+            size = format_bytes(asset.size) if asset.size else "size not published"
+            facts = f"{size}, {asset.licence}"
+        else:
+            facts = {OWN_MODEL: "your own model", CHOSEN_FILE: "your file"}.get(
+                model.origin, "chosen in Preferences")
+        fix = "" if model.usable or model.installable else " Change it in Preferences."
+        text = QLabel(f"{'✔' if model.usable else '•'} <b>{escape(model.name)}</b> ({facts})"
+                      f"<br><small>{NEEDS[model.kind]}<br>{escape(model.status)}{fix}</small>")
         text.setWordWrap(True)
         text.setTextFormat(Qt.TextFormat.RichText)
-        self.model_rows[kind] = text
+        text.setToolTip(str(model.path) if model.path else "")
+        self.model_rows[model.kind] = text
         row = QHBoxLayout()
         row.addWidget(text, 1)
-        if not ready:
+        wanted = model.installable  # a download or import would make it usable
+        if wanted:
             download = QPushButton("Download")
-            download.clicked.connect(lambda: self.download_requested.emit(asset.id))
+            download.clicked.connect(lambda: self.download_requested.emit(wanted))
             have = QPushButton("I already have the file…")
-            have.clicked.connect(lambda: self.import_requested.emit(asset.id))
+            have.clicked.connect(lambda: self.import_requested.emit(wanted))
             row.addWidget(download)
             row.addWidget(have)
         return row

@@ -80,40 +80,36 @@ class ShortcutsDialog(QDialog):
             layout.addWidget(widget)
 
 
-def models_in_use(settings) -> list[tuple[str, str]]:
-    """(kind's name, a sentence: which file and under which licence) per model kind."""
-    from core.models import load_manifest
-    from core.models.loaded import DEFAULT_VGG
+def about_model_lines(settings) -> list[tuple[str, str]]:
+    """(kind's name, which file, its licence and whether it loads now) per model kind: the
+    same answer (`core.models.in_use`) as the welcome page and the model manager."""
+    from core.models.in_use import OWN_MODEL, models_in_use
+    from core.models.validation import open_model_store
 
     try:
-        manifest = load_manifest()
-    except SemeditError:
-        manifest = None
-    choice = settings.model_choice()
+        store = open_model_store(settings.models_dir or None)
+        in_use = models_in_use(settings.model_choice(), store)
+    except SemeditError as error:
+        return [(title, f"unknown ({error})") for _kind, title in MODEL_KINDS]
     lines = []
     for kind, title in MODEL_KINDS:
-        chosen = getattr(choice, kind)
-        if chosen is None:
-            try:
-                chosen = {"vgg": DEFAULT_VGG}.get(kind) or (
-                    manifest.default_for(kind).id if manifest is not None else None)
-            except SemeditError:
-                chosen = None
-        asset = None
-        if manifest is not None and chosen in manifest.ids:
-            asset = manifest.get(chosen)
-        if asset is not None:
-            lines.append((title, f"{asset.id} (licence: {asset.licence})"))
-        elif chosen:
-            lines.append((title, f"your file {chosen} (its licence is the file's own)"))
+        model = in_use[kind]
+        if model.asset_id in store.manifest.ids:
+            asset = store.manifest.get(model.asset_id)
+            what = f"{asset.id} (licence: {asset.licence})"
+        elif model.origin == OWN_MODEL:
+            what = f"your model '{model.name}' (its licence is the file's own)"
+        elif model.chosen:
+            what = f"your file {model.chosen} (its licence is the file's own)"
         else:
-            lines.append((title, "none chosen"))
+            what = "none"
+        lines.append((title, f"{what} — {model.status}"))
     return lines
 
 
 def about_text(settings) -> str:
     models = "".join(f"<li><b>{title}</b>: {what}</li>"
-                     for title, what in models_in_use(settings))
+                     for title, what in about_model_lines(settings))
     return (f"<h3>SemEdit {core.__version__}</h3>"
             "<p>Semantic editing of portrait photos with StyleGAN2 (ChunkyGAN): each chunk "
             "of the face gets its own latent code, and edits stay in their chunk.</p>"

@@ -1,5 +1,8 @@
 """The model manager dialog: every model of the manifest and the user's own generators;
-download / import / verify, and "Add my own generator…".
+download / import / verify, and "Add my own generator…". Which model of each kind is in
+use (the Preferences' choice: a default, an id, a file, an own model) comes from
+`core.models.in_use`, the answer the welcome page and About give too; a file chosen outside
+the models folder gets a row of its own.
 
 File work (network, copying, hashing) runs on a `BackgroundJob` thread, one job at a time;
 the UI thread only reads file sizes. Closing the dialog cancels the job and waits a bounded
@@ -40,18 +43,24 @@ from PySide6.QtWidgets import (
 from core.errors import SemeditError
 from core.jobs import JobControl
 from core.models import AssetStatus, DownloadProgress, ModelStore, VerifyResult
-from core.models.store import RecordedHashMismatch, UserModel
+from core.models.in_use import ModelInUse, models_in_use
+from core.models.loaded import ModelChoice
+from core.models.store import RecordedHashMismatch, UserModel, format_bytes
 from semedit_gui.dialogs.background import BackgroundJob
 from semedit_gui.dialogs.model_words import (
     PURPOSES,
     describe_state,
+    in_use_cell,
+    in_use_lines,
     offer_text,
     progress_text,
 )
 
 StoreFactory = Callable[[], ModelStore]
+ChoiceSource = Callable[[], ModelChoice]
 
-COLUMNS = ("Model", "Kind", "Needed for", "Size", "Licence", "State")
+COLUMNS = ("Model", "Kind", "Needed for", "Size", "Licence", "State", "In use")
+IN_USE_KINDS = ("generator", "sam", "vgg", "encoder")
 _PROGRESS_STEPS = 1000
 JOIN_TIMEOUT_S = 2.0  # how long closing waits for a cancelled download's thread
 # Cancelled jobs whose (daemon) thread had not ended in time: kept referenced, signals
@@ -90,12 +99,16 @@ class ModelManagerDialog(QDialog):
     # "succeeded", "failed" (Verify finding damage too) or "cancelled", after the refresh
     operation_ended = Signal(str)
 
-    def __init__(self, store_factory: StoreFactory, parent: QWidget | None = None):
+    def __init__(self, store_factory: StoreFactory, parent: QWidget | None = None, *,
+                 choice: ChoiceSource | None = None):
+        """`choice`: the models chosen now (the Preferences'); None: every kind's default."""
         super().__init__(parent)
         self.setObjectName("ModelManagerDialog")
         self.setWindowTitle("Models")
-        self.resize(860, 520)
+        self.resize(940, 560)
         self._store_factory = store_factory
+        self._choice = choice or ModelChoice
+        self.in_use: dict[str, ModelInUse] = {}
         self._store: ModelStore | None = None
         self._statuses: list[AssetStatus] = []
         self._verified: dict[str, bool] = {}  # asset id -> last Verify outcome
@@ -113,13 +126,22 @@ class ModelManagerDialog(QDialog):
 
     @classmethod
     def offer(cls, parent: QWidget | None, store_factory: StoreFactory, asset_id: str,
-              reason: str) -> ModelManagerDialog:
+              reason: str, *, choice: ChoiceSource | None = None,
+              alternative: tuple[str, Callable[[], None]] | None = None
+              ) -> ModelManagerDialog:
         """Open the dialog on `asset_id` with "<reason> needs <asset>… Download it now?".
 
-        `reason` names the feature ("Click selection"). The dialog opens window-modal and
-        returns at once; it deletes itself when closed. Connect to `models_changed`.
+        `reason` names the feature ("Click selection"). `alternative`: (button text, what
+        it does) for a way on without the model (LPIPS: run with L2); the button closes the
+        dialog first. The dialog opens window-modal and returns at once; it deletes itself
+        when closed. Connect to `models_changed`.
         """
-        dialog = cls(store_factory, parent)
+        dialog = cls(store_factory, parent, choice=choice)
+        if alternative is not None:
+            text, act = alternative
+            dialog.offer_alternative_button.setText(text)
+            dialog.offer_alternative_button.clicked.connect(lambda: (dialog.close(), act()))
+            dialog.offer_alternative_button.show()
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.select_asset(asset_id)
         status = dialog.selected_status()
@@ -142,9 +164,12 @@ class ModelManagerDialog(QDialog):
             self._store = self._store_factory()
             self._statuses = self._store.list()
             self._user_models = list(self._store.user_models().values())
+            self.in_use = models_in_use(self._choice(), self._store, IN_USE_KINDS)
         except SemeditError as error:
             self._store, self._statuses, self._user_models = None, [], []
+            self.in_use = {}
             self._show_error(str(error))
+        self.in_use_label.setText(in_use_lines(self.in_use))
         self._fill_table()
         if not (selected and self.select_asset(selected)) and self._statuses:
             self.table.selectRow(0)
@@ -172,7 +197,8 @@ class ModelManagerDialog(QDialog):
     def row_texts(self, asset_id: str) -> dict[str, str]:
         """The table's cells for one asset or own model, keyed by column title (for tests
         and tooltips)."""
-        names = [s.asset.id for s in self._statuses] + [m.name for m in self._user_models]
+        names = [s.asset.id for s in self._statuses] + [m.name for m in self._user_models] \
+            + [m.name for m in self._chosen_files()]
         for row, name in enumerate(names):
             if name == asset_id:
                 return {title: self.table.item(row, col).text()
@@ -279,10 +305,20 @@ class ModelManagerDialog(QDialog):
         self.offer_label.setWordWrap(True)
         self.offer_download_button = QPushButton("Download now", self.offer_banner)
         self.offer_download_button.clicked.connect(self.download_selected)
+        self.offer_alternative_button = QPushButton(self.offer_banner)
+        self.offer_alternative_button.setAutoDefault(False)
+        self.offer_alternative_button.hide()
         banner.addWidget(self.offer_label, 1)
         banner.addWidget(self.offer_download_button)
+        banner.addWidget(self.offer_alternative_button)
         self.offer_banner.hide()
         layout.addWidget(self.offer_banner)
+
+        self.in_use_label = QLabel(self)  # which model of each kind is used, and its state
+        self.in_use_label.setObjectName("modelsInUse")
+        self.in_use_label.setWordWrap(True)
+        self.in_use_label.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.in_use_label)
 
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
@@ -347,28 +383,51 @@ class ModelManagerDialog(QDialog):
         layout.addWidget(box)
         self._reset_progress()
 
+    def _chosen_files(self) -> list[ModelInUse]:
+        """Models in use that are files outside the models folder's entries (own rows)."""
+        return [m for m in self.in_use.values()
+                if m.asset_id is None and m.own_model is None and m.path is not None]
+
     def _fill_table(self) -> None:
         self.table.blockSignals(True)  # one details update after the refill, not one per row
-        self.table.setRowCount(len(self._statuses) + len(self._user_models))
-        for row, status in enumerate(self._statuses):
+        files = self._chosen_files()
+        self.table.setRowCount(len(self._statuses) + len(self._user_models) + len(files))
+        by_asset = {m.asset_id: m for m in self.in_use.values() if m.asset_id}
+        by_own = {m.own_model: m for m in self.in_use.values() if m.own_model}
+        row = 0
+        for status in self._statuses:
             asset = status.asset
-            cells = (asset.id, asset.kind, PURPOSES.get(asset.kind, ""),
-                     status.as_row()["size"], asset.licence,
-                     describe_state(status, self._verified.get(asset.id)))
-            for col, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setToolTip(asset.description)
-                self.table.setItem(row, col, item)
-        for row, model in enumerate(self._user_models, start=len(self._statuses)):
+            self._set_row(row, (asset.id, asset.kind, PURPOSES.get(asset.kind, ""),
+                                status.as_row()["size"], asset.licence,
+                                describe_state(status, self._verified.get(asset.id))),
+                          asset.description, by_asset.get(asset.id))
+            row += 1
+        for model in self._user_models:
             cells = model.as_row()
-            texts = (model.name, model.kind, PURPOSES.get(model.kind, ""), cells["size"],
-                     "your own", cells["state"])
-            for col, text in enumerate(texts):
-                item = QTableWidgetItem(text)
-                item.setToolTip(f"{model.summary} — {model.path}")
-                self.table.setItem(row, col, item)
+            self._set_row(row, (model.name, model.kind, PURPOSES.get(model.kind, ""),
+                                cells["size"], "your own", cells["state"]),
+                          f"{model.summary} — {model.path}", by_own.get(model.name))
+            row += 1
+        for model in files:
+            size = model.path.stat().st_size if model.usable and model.path.is_file() else None
+            self._set_row(row, (model.name, model.kind, PURPOSES.get(model.kind, ""),
+                                format_bytes(size), "the file's own",
+                                "found" if model.usable else "missing"),
+                          str(model.path), model)
+            row += 1
         self.table.clearSelection()
         self.table.blockSignals(False)
+
+    def _set_row(self, row: int, texts: tuple[str, ...], tooltip: str,
+                 used: ModelInUse | None) -> None:
+        for col, text in enumerate((*texts, in_use_cell(used) if used else "")):
+            item = QTableWidgetItem(text)
+            item.setToolTip(used.status if used and col == len(texts) else tooltip)
+            if used is not None:
+                font = item.font()
+                font.setBold(True)
+                item.setFont(font)
+            self.table.setItem(row, col, item)
 
     # ----------------------------------------------------------------- state
 
