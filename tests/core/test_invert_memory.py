@@ -137,17 +137,17 @@ def test_chunk_sequential_gradients_equal_the_batched_ones(gen, lpips_random, mo
         assert _close(a.value, b.value, rel=1e-3)
 
 
-@pytest.mark.parametrize("stop_at", [1, 2, 3, 4])
+@pytest.mark.parametrize("stop_at", [1, 2, 3, 4, 5])
 def test_stop_takes_at_most_one_chunk_pass_and_drops_the_step(gen, monkeypatch, stop_at):
-    """3 chunks per chunk: 4 synthesis passes a step (chunk 0 with gradients, chunks 1-2
-    together without, then chunk 1 and chunk 2 again with gradients)."""
+    """3 chunks per chunk: 5 synthesis passes a step (chunk 0 with gradients, chunks 1
+    and 2 without, then chunk 1 and chunk 2 again with gradients)."""
     loss = ReconstructionLoss("l2")
     straight = _job(gen, loss, mode="per_chunk", optimise_masks=True)
     straight.run_to_end()
 
     control = JobControl()
     job = _job(gen, loss, mode="per_chunk", optimise_masks=True, control=control)
-    stop_call = 4 + stop_at  # during the second step
+    stop_call = 5 + stop_at  # during the second step
     calls = _count_synthesis(gen, monkeypatch,
                              lambda n: control.stop() if n == stop_call else None)
     progress, states = [], {}
@@ -156,7 +156,7 @@ def test_stop_takes_at_most_one_chunk_pass_and_drops_the_step(gen, monkeypatch, 
         states.setdefault(p.step, ([c.value.detach().clone() for c in job.codes],
                                    job.masks.logits.detach().clone()))
     # A stop seen during the last pass lets that step finish; any earlier one drops it.
-    done = 2 if stop_at == 4 else 1
+    done = 2 if stop_at == 5 else 1
     assert len(calls) == stop_call  # no synthesis pass after the one that saw the stop
     assert progress[-1].stopped and job.step == done
     assert not control.stop_requested  # acknowledged
@@ -183,7 +183,7 @@ def test_batched_stop_between_forward_and_backward(gen, monkeypatch):
 
 
 @pytest.mark.parametrize("mode, per_step, final",
-                         [("batched", 1, 1), ("per_chunk", 4, 1), ("grouped", 3, 1)])
+                         [("batched", 1, 1), ("per_chunk", 5, 1), ("grouped", 3, 1)])
 def test_preview_is_the_steps_composite_not_another_render(gen, monkeypatch, mode, per_step,
                                                            final):
     """Passes a step: grouped in twos, chunks 0-1 with gradients, chunk 2 without, then
