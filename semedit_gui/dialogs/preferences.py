@@ -28,7 +28,7 @@ from core.errors import SemeditError
 from core.invert import COVERAGES, LOSS_KINDS
 from core.invert.engine import AUTOCASTS
 from core.invert.memory import GRADIENT_MODES
-from core.models import Manifest, ManifestError, load_manifest, models_dir
+from core.models import Manifest, ManifestError, ModelStore, load_manifest, models_dir
 from core.models.store import read_user_models
 from semedit_gui.panels import inversion_words as words
 from semedit_gui.panels.inversion_panel import tip_items
@@ -184,10 +184,14 @@ class PreferencesDialog(QDialog):
         form.addRow("Models folder:", folder_row)
 
         self.model_combos: dict[str, QComboBox] = {}
+        self.model_status: dict[str, QLabel] = {}  # what each choice means now
         for kind, label in MODEL_KINDS.items():
             combo = self._model_combo(kind)
             self.model_combos[kind] = combo
             form.addRow(f"{label}:", combo)
+            self.model_status[kind] = QLabel(self)
+            self.model_status[kind].setWordWrap(True)
+            form.addRow("", self.model_status[kind])
         self.generator_combo = self.model_combos["generator"]
         self.sam_combo = self.model_combos["sam"]
         self.vgg_combo = self.model_combos["vgg"]
@@ -320,7 +324,23 @@ class PreferencesDialog(QDialog):
                                  "until you choose another device.")
         self.device_note.setVisible(not available)
 
+    def _show_model_status(self) -> None:
+        """Under each model choice, the sentence the welcome page and the model manager
+        show for it (core.models.in_use)."""
+        from core.models.in_use import model_in_use
+        from core.models.loaded import ModelChoice
+
+        if self._manifest is None:
+            return
+        store = ModelStore(self._manifest, models_dir(self.models_dir_edit.text().strip()
+                                                      or None))
+        choice = ModelChoice(**{kind: self._model_text(kind) or None
+                                for kind in self.model_combos})
+        for kind, label in self.model_status.items():
+            label.setText(model_in_use(choice, store, kind).status)
+
     def _validate(self) -> bool:
+        self._show_model_status()
         found = self.problems()
         self.error_label.setText("\n".join(found))
         self.error_label.setVisible(bool(found))

@@ -13,7 +13,7 @@ from PIL import Image
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QPushButton
 
-from semedit_gui.dialogs import ModelManagerDialog
+from semedit_gui.dialogs import ModelManagerDialog, PreferencesDialog
 from semedit_gui.dialogs.help_dialogs import about_text
 from semedit_gui.dialogs.model_words import L2_WITHOUT_VGG
 from tests.gui.test_editor_workflow import WAIT_MS, finish, make_window
@@ -73,6 +73,14 @@ def test_a_sam_file_chosen_by_path_is_in_use_everywhere(qtbot, tmp_path):
     assert f"your file {sam_file} (its licence is the file's own) — Your file {sam_file} " \
         "is used." in about_text(window.settings)
     manager.close()
+    preferences = PreferencesDialog(window.settings, window)
+    qtbot.addWidget(preferences)
+    for kind in ("generator", "sam", "vgg"):
+        assert preferences.model_status[kind].text() == welcome.in_use[kind].status
+    preferences.sam_combo.setEditText("sam-vit-l")  # says what the new choice would mean
+    assert preferences.model_status["sam"].text().startswith(
+        "sam-vit-l is chosen but is not installed: ")
+    preferences.close()
     window.close_discarding()
 
 
