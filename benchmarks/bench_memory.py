@@ -11,8 +11,9 @@ and in a worker thread (as in the app): as it is, with THP_MEM_ALLOC_ENABLE=1, a
 one malloc arena set before the thread starts (the launcher's setting) or inside it.
 `--thread` runs every configuration in a worker thread started after the launcher's
 setting, as the app runs jobs.
-`--quality-steps N` compares the composite after N steps in fp32 and mixed precision
-at `--quality-resolution`.
+`--passes 1 2 3` times single synthesis passes of those batch sizes (no-grad forward,
+forward, backward), the pieces of a step. `--quality-steps N` compares the composite
+after N steps in fp32 and mixed precision at `--quality-resolution`.
 
     python benchmarks/bench_memory.py                                   # the full run
     python benchmarks/bench_memory.py --resolution 128 --chunks 1 3 --quality-steps 20
@@ -39,7 +40,8 @@ import core.invert.engine as engine
 from benchmarks.bench_invert import strip_masks
 from core.glibc_malloc import LIBC, M_ARENA_MAX, use_one_arena
 from core.invert import InversionJob, InversionSettings, ReconstructionLoss
-from core.invert.memory import activation_bytes_per_chunk, available_bytes
+from core.invert.memory import activation_bytes_per_chunk, available_bytes, freed_memory_kept
+from core.latents.codes import ChunkCode, CodeSpace
 from core.stylegan import Generator, GeneratorConfig
 
 
@@ -118,6 +120,40 @@ def one_run(config: dict) -> dict:
     return out
 
 
+def pass_times(resolution: int, batches: list[int], repeats: int = 3) -> dict:
+    """CPU seconds of one synthesis pass of b chunks: without gradients, with, backward
+    (the pieces of a step; the minimum of `repeats`, freed memory kept as in a job)."""
+    g, _ = build(resolution, torch.device("cpu"))
+    space = CodeSpace(g)
+    mean = space.mean_code("wplus").value
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    out = {}
+    with freed_memory_kept():
+        for b in batches:
+            codes = [ChunkCode("wplus", (mean + 0.01 * i).requires_grad_(True))
+                     for i in range(b)]
+            best = {"no_grad_forward": [], "forward": [], "backward": []}
+            for _ in range(repeats):
+                start = cpu()
+                with torch.no_grad():
+                    space.render(codes)
+                no_grad = cpu()
+                images = space.render(codes)
+                forward = cpu()
+                images.backward(torch.ones_like(images))
+                del images
+                end = cpu()
+                best["no_grad_forward"].append(no_grad - start)
+                best["forward"].append(forward - no_grad)
+                best["backward"].append(end - forward)
+            out[f"batch_{b}"] = {k: round(min(v), 2) for k, v in best.items()}
+    return out
+
+
 def quality(args, device: torch.device, precision: str) -> dict:
     """Composite after N steps in `precision`, against the fp32 run (same process)."""
     g, target = build(args.quality_resolution, device)
@@ -169,6 +205,8 @@ def main() -> None:
                         help="run batched multi-chunk configurations only above this (CPU)")
     parser.add_argument("--quality-steps", type=int, default=0)
     parser.add_argument("--quality-resolution", type=int, default=128)
+    parser.add_argument("--passes", type=int, nargs="*", default=None,
+                        help="also time single synthesis passes of these batch sizes (CPU)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -218,6 +256,10 @@ def main() -> None:
               "memory_available_gb": round((available_bytes(device) or 0) / 2**30, 1),
               "estimated_activation_gb_per_chunk": round(per_chunk / 2**30, 2),
               "results": rows, "skipped": skipped}
+    if args.passes:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        report["pass_cpu_seconds"] = pass_times(args.resolution, args.passes)
     if args.quality_steps:
         report["precision_effect"] = [quality(args, device, p) for p in precisions
                                       if p != "fp32"]
