@@ -7,8 +7,9 @@ the models folder gets a row of its own.
 File work (network, copying, hashing) runs on a `BackgroundJob` thread, one job at a time;
 the UI thread only reads file sizes. Closing the dialog cancels the job and waits a bounded
 time for its thread; a thread still in a network read is left to end on its own.
-The words it shows are in `model_words`. It stays a little over 500 lines because it is
-one dialog: the table, the details, and the start and end of each kind of job.
+The words it shows are in `model_words`. It stays at about 650 lines because it is
+one dialog: the table with the models in use, the details, and the start and end of each
+kind of job.
 """
 
 from __future__ import annotations
@@ -438,7 +439,7 @@ class ModelManagerDialog(QDialog):
     def _update_details(self) -> None:
         status = self.selected_status()
         if status is None:
-            self.details_label.setText("")
+            self.details_label.setText(self._other_details())
             return
         asset = status.asset
         checks = ", ".join(asset.published_checks) or "none published (recorded on first use)"
@@ -451,7 +452,31 @@ class ModelManagerDialog(QDialog):
         if not asset.downloadable:
             lines.insert(2, f"Get it: open {_escape(asset.urls[0])} in a web browser, "
                             "save the file, then Import it.")
+        lines += [f"In use: {_escape(m.status)}" for m in self.in_use.values()
+                  if m.asset_id == asset.id]
         self.details_label.setText("<br>".join(lines))
+
+    def _other_details(self) -> str:
+        """The details of a selected own model or chosen file (rows after the manifest's)."""
+        model = self.table.selectionModel()
+        rows = model.selectedRows() if model is not None else []
+        index = rows[0].row() - len(self._statuses) if rows else -1
+        if 0 <= index < len(self._user_models):
+            own = self._user_models[index]
+            used = next((m for m in self.in_use.values() if m.own_model == own.name), None)
+            lines = [f"<b>{_escape(own.name)}</b> — your own {own.kind}: "
+                     f"{_escape(own.summary)}", f"File: {_escape(str(own.path))}"]
+        else:
+            files = self._chosen_files()
+            index -= len(self._user_models)
+            if not 0 <= index < len(files):
+                return ""
+            used = files[index]
+            lines = [f"<b>{_escape(used.name)}</b> — a file chosen in Preferences",
+                     f"File: {_escape(str(used.path))}"]
+        if used is not None:
+            lines.append(f"In use: {_escape(used.status)}")
+        return "<br>".join(lines)
 
     def _update_buttons(self) -> None:
         status = self.selected_status()

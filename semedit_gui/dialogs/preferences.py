@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -189,8 +190,11 @@ class PreferencesDialog(QDialog):
             combo = self._model_combo(kind)
             self.model_combos[kind] = combo
             form.addRow(f"{label}:", combo)
+            # One line, cut at the dialog's edge (the whole sentence is its tooltip): the
+            # dialog is as tall as the screen allows already.
             self.model_status[kind] = QLabel(self)
-            self.model_status[kind].setWordWrap(True)
+            self.model_status[kind].setSizePolicy(QSizePolicy.Policy.Ignored,
+                                                  QSizePolicy.Policy.Preferred)
             form.addRow("", self.model_status[kind])
         self.generator_combo = self.model_combos["generator"]
         self.sam_combo = self.model_combos["sam"]
@@ -337,7 +341,10 @@ class PreferencesDialog(QDialog):
         choice = ModelChoice(**{kind: self._model_text(kind) or None
                                 for kind in self.model_combos})
         for kind, label in self.model_status.items():
-            label.setText(model_in_use(choice, store, kind).status)
+            model = model_in_use(choice, store, kind)
+            label.setText(f"✔ {model.status}" if model.usable else
+                          f"✘ Not usable now: {model.status}")
+            label.setToolTip(model.status)
 
     def _validate(self) -> bool:
         self._show_model_status()

@@ -67,6 +67,11 @@ def test_a_sam_file_chosen_by_path_is_in_use_everywhere(qtbot, tmp_path):
     assert manager.row_texts("sam-vit-b")["In use"] == ""  # not what the app uses
     assert manager.row_texts("vgg16-imagenet")["In use"] == "✘ default, not usable"
     assert f"Your file {sam_file} is used." in manager.in_use_label.text()
+    manager.table.selectRow(manager.table.rowCount() - 1)  # the chosen files come last
+    assert manager.details_label.text() == (
+        f"<b>my_sam.pth</b> — a file chosen in Preferences<br>File: {sam_file}<br>"
+        f"In use: Your file {sam_file} is used.")
+    assert not manager.download_button.isEnabled()  # nothing to download for it
     # the same sentences on both pages, and in About
     for kind in ("generator", "sam", "vgg"):
         assert manager.in_use[kind] == welcome.in_use[kind]
@@ -76,10 +81,11 @@ def test_a_sam_file_chosen_by_path_is_in_use_everywhere(qtbot, tmp_path):
     preferences = PreferencesDialog(window.settings, window)
     qtbot.addWidget(preferences)
     for kind in ("generator", "sam", "vgg"):
-        assert preferences.model_status[kind].text() == welcome.in_use[kind].status
+        assert preferences.model_status[kind].toolTip() == welcome.in_use[kind].status
+    assert preferences.model_status["sam"].text() == f"✔ Your file {sam_file} is used."
     preferences.sam_combo.setEditText("sam-vit-l")  # says what the new choice would mean
     assert preferences.model_status["sam"].text().startswith(
-        "sam-vit-l is chosen but is not installed: ")
+        "✘ Not usable now: sam-vit-l is chosen but is not installed: ")
     preferences.close()
     window.close_discarding()
 
