@@ -13,10 +13,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
-    QDockWidget,
     QLabel,
     QMainWindow,
     QVBoxLayout,
@@ -36,7 +35,6 @@ from semedit_gui.dialogs import PreferencesDialog
 from semedit_gui.dialogs.preferences import apply_theme
 from semedit_gui.file_worker import FileWorker
 from semedit_gui.message_bar import MessageBar
-from semedit_gui.panels import ChunksPanel, EditsPanel, HairPanel, HistoryPanel, InversionPanel
 from semedit_gui.preview import PreviewController, render_status
 from semedit_gui.sam_tool import SamTool
 from semedit_gui.settings import AppSettings
@@ -44,6 +42,7 @@ from semedit_gui.welcome import WelcomePage, sample_photo
 from semedit_gui.window import actions, prompts
 from semedit_gui.window.actions import WindowActions, build_menus_and_toolbars
 from semedit_gui.window.closing import WindowShutdown, close_window
+from semedit_gui.window.docks import DockLayout
 from semedit_gui.window.generator_locator import connect_generator_locator
 from semedit_gui.window.history_pause import HistoryPause
 from semedit_gui.window.messages import WindowMessages
@@ -120,22 +119,8 @@ class MainWindow(QMainWindow):
         for widget, stretch in ((self.message_bar, 0), (self.welcome, 1), (self.canvas, 1)):
             layout.addWidget(widget, stretch)
         self.setCentralWidget(central)
-        s = self.settings
-        self.chunks_panel, self.edits_panel = ChunksPanel(), EditsPanel()
-        self.history_panel, self.hair_panel = HistoryPanel(), HairPanel()
-        self.inversion_panel = InversionPanel(defaults=s.inversion_defaults())
-        self.docks: dict[str, QDockWidget] = {}
-        right, left = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.LeftDockWidgetArea
-        for title, widget, area in (("Chunks", self.chunks_panel, right),
-                                    ("Edits", self.edits_panel, right),
-                                    ("Inversion", self.inversion_panel, left),
-                                    ("History", self.history_panel, left),
-                                    ("Hair", self.hair_panel, right)):
-            dock = QDockWidget(title, self)
-            dock.setObjectName(f"{title.lower()}Dock")
-            dock.setWidget(widget)
-            self.addDockWidget(area, dock)
-            self.docks[title] = dock
+        self.dock_layout = DockLayout(self)  # the panels, their docks, the saved layout
+        self.docks = self.dock_layout.docks
         self.sam_tool = SamTool(self, self.selection, self.canvas)
         self.device_label, self.memory_label = QLabel(""), QLabel("")
         self.render_label, self.cursor_label, self.note_label = QLabel(""), QLabel(""), QLabel("")

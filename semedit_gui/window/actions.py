@@ -246,7 +246,7 @@ def restore_layout(window) -> None:
     if settings.window_geometry:
         window.restoreGeometry(QByteArray.fromBase64(settings.window_geometry.encode()))
     if settings.window_state:
-        window.restoreState(QByteArray.fromBase64(settings.window_state.encode()))
+        window.dock_layout.restore(settings.window_state)  # not one of an older version
 
 
 def save_layout(window) -> None:
@@ -255,7 +255,7 @@ def save_layout(window) -> None:
     settings = window.settings
     settings.window_geometry = bytes(window.saveGeometry().toBase64()).decode()
     if window.session is not None:
-        settings.window_state = bytes(window.saveState().toBase64()).decode()
+        settings.window_state = window.dock_layout.save()
     window._save_settings()
 
 
