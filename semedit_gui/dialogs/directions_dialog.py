@@ -11,11 +11,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
+    QDialogButtonBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -35,6 +37,15 @@ _ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SOURCE_TITLES = {"supervised": "Fitted to face measurements", "imported": "Imported",
                  "user": "Custom", "ganspace": "GANSpace components (unnamed)"}
 SOURCE_ORDER = ("supervised", "pack", "imported", "user", "ganspace")
+PACK_ROWS_SHOWN = 6  # the packs table is this many rows high (more scroll)
+
+
+def fit_columns(tree: QTreeWidget) -> None:
+    """Every column as wide as its widest entry; the last one takes the rest of the width."""
+    header = tree.header()
+    for column in range(tree.columnCount() - 1):
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
 
 
 class DirectionsDialog(QDialog):
@@ -55,6 +66,7 @@ class DirectionsDialog(QDialog):
 
         self.tree = QTreeWidget(self)
         self.tree.setHeaderLabels(["Name", "Id", "Space", "Layers", "Description"])
+        fit_columns(self.tree)
         self.tree.itemSelectionChanged.connect(self._update_buttons)
         self.rename_button = QPushButton("Rename…", self)
         self.rename_button.clicked.connect(self._rename)
@@ -122,6 +134,8 @@ class DirectionsDialog(QDialog):
         # packs
         self.packs_tree = QTreeWidget(self)
         self.packs_tree.setHeaderLabels(["Pack", "Licence", "Made for", "State"])
+        self.packs_tree.setRootIsDecorated(False)  # a flat list: no room kept for arrows
+        fit_columns(self.packs_tree)
         self.packs_tree.itemSelectionChanged.connect(self._update_buttons)
         self.download_button = QPushButton("Download and install", self)
         self.download_button.clicked.connect(self._download_pack)
@@ -135,6 +149,8 @@ class DirectionsDialog(QDialog):
 
         self.message_label = QLabel("", self)
         self.message_label.setWordWrap(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        self.buttons.rejected.connect(self.reject)  # non-modal: closing hides it
         layout = QVBoxLayout(self)
         layout.addWidget(self.tree, 2)
         layout.addLayout(row)
@@ -144,6 +160,7 @@ class DirectionsDialog(QDialog):
         layout.addLayout(side)
         layout.addWidget(packs_box, 1)
         layout.addWidget(self.message_label)
+        layout.addWidget(self.buttons)
 
         controller.library_changed.connect(self.show_library)
         controller.progress.connect(self._on_progress)
@@ -187,10 +204,20 @@ class DirectionsDialog(QDialog):
                                                      pack.generator, state])
             item.setToolTip(0, f"{pack.description}\n{pack.source}")
             item.setData(0, _ID_ROLE, pack.id)
+        self._size_packs_table()
         self.hair_box.setEnabled(library.sam_installed)
         if not library.sam_installed:
             self.hair_box.setChecked(False)
         self._update_buttons()
+
+    def _size_packs_table(self) -> None:
+        """High enough for the packs (up to PACK_ROWS_SHOWN rows) with the header."""
+        tree = self.packs_tree
+        rows = min(max(tree.topLevelItemCount(), 1), PACK_ROWS_SHOWN)
+        row_height = tree.sizeHintForRow(0) if tree.topLevelItemCount() else \
+            tree.fontMetrics().height() + 4
+        frame = 2 * tree.frameWidth()
+        tree.setMinimumHeight(tree.header().sizeHint().height() + rows * row_height + frame)
 
     def selected_id(self) -> str | None:
         items = self.tree.selectedItems()
