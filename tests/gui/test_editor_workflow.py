@@ -207,7 +207,7 @@ def test_problems_become_messages_and_the_app_keeps_running(qtbot, tmp_path, pho
                                                              monkeypatch):
     offers = []
     monkeypatch.setattr(ModelManagerDialog, "offer",
-                        staticmethod(lambda parent, store, asset, reason:
+                        staticmethod(lambda parent, store, asset, reason, **_options:
                                      offers.append((asset, reason))))
     broken = tmp_path / "broken.pkl"
     broken.write_bytes(b"\x80\x04not really a pickle")
