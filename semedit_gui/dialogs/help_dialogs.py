@@ -68,7 +68,10 @@ class ShortcutsDialog(QDialog):
         for row, (name, keys) in enumerate(rows):
             self.table.setItem(row, 0, QTableWidgetItem(name))
             self.table.setItem(row, 1, QTableWidgetItem(keys))
-        self.table.resizeColumnsToContents()
+        self.table.verticalHeader().hide()  # row numbers mean nothing here
+        header = self.table.horizontalHeader()  # the command takes the room, keys fit
+        header.setSectionResizeMode(0, header.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, header.ResizeMode.ResizeToContents)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         note = QLabel("While painting: Space held pans, the middle button pans, the wheel "
                       "zooms; [ and ] change the brush size.")
