@@ -148,7 +148,7 @@ def test_paint_the_hair_photos_mask_in_the_app(qtbot, tmp_path, monkeypatch):
 
     offers = []
     monkeypatch.setattr(ModelManagerDialog, "offer", staticmethod(
-        lambda parent, store, asset, reason: offers.append(asset)))
+        lambda parent, store, asset, reason, **_options: offers.append(asset)))
     photo = tmp_path / "astronaut.png"
     Image.fromarray(skimage.data.astronaut()).save(photo)
     flipped = tmp_path / "hair_photo.png"
