@@ -101,6 +101,8 @@ class ExportRequest:
     keep_metadata: bool = True
     source_path: Path | None = None
     force_fp32: bool | None = None  # the Preferences' precision (None: as inverted)
+    scale: float | None = None  # shrink what is written (core.project.export.export_size)
+    max_side: int | None = None
 
 
 def export(snapshot: Document, request: ExportRequest):
@@ -110,7 +112,7 @@ def export(snapshot: Document, request: ExportRequest):
             models, snapshot, request.path, full_photo=request.full_photo,
             quality=request.quality, keep_metadata=request.keep_metadata,
             source_path=request.source_path, force_fp32=request.force_fp32,
-            control=task.control)
+            scale=request.scale, max_side=request.max_side, control=task.control)
         return exported.path
     return work
 

@@ -52,6 +52,7 @@ class AppSettings:
     welcome_dismissed: bool = False
     window_geometry: str = ""  # Qt's saveGeometry, base64: size and place on screen
     window_state: str = ""  # Qt's saveState, base64: docks and toolbars with a photo open
+    export_format: str = ""  # the format last exported (PNG, JPEG, ...): the next starts on it
 
     @property
     def render_force_fp32(self) -> bool | None:

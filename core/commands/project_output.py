@@ -29,10 +29,15 @@ from core.workflows.project_generator import find_project_generator
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """-o, --full-photo, --generator, --models-dir, --device."""
+    """-o, --full-photo, --scale, --max-size, --generator, --models-dir, --device."""
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--full-photo", action="store_true",
                    help="paste the edited face back into the original photo")
+    p.add_argument("--scale", type=float, metavar="X",
+                   help="write the image shrunk by X (0 < X <= 1, e.g. 0.5 = half size)")
+    p.add_argument("--max-size", type=int, metavar="PX",
+                   help="shrink the image until its longer side is at most PX pixels "
+                   "(never enlarged)")
     p.add_argument("--generator", metavar="PATH|ID",
                    help="generator (default: the one the project was made with, found by "
                    "its sha256; a file given here is checked and remembered)")
@@ -74,7 +79,8 @@ def write_output(args: argparse.Namespace, models: LoadedModels, doc: Document, 
     """Render the project and write the aligned result, or paste it back into the photo
     (--full-photo); print JSON (`report`, then the render's seconds when asked)."""
     exported = run_workflow(export(models, doc, args.output, full_photo=args.full_photo,
-                                   mode=mode, require_codes=True, control=control_of(args)),
+                                   mode=mode, require_codes=True, scale=args.scale,
+                                   max_side=args.max_size, control=control_of(args)),
                             bars=no_bar)
     if with_seconds:
         report["seconds"] = round(exported.seconds, 3)

@@ -89,18 +89,21 @@ def render_full_photo(models: LoadedModels, doc: Document, *, mode: str = "edite
 def export(models: LoadedModels, doc: Document, path: str | Path, *, full_photo: bool,
            mode: str = "edited", quality: int = 95, keep_metadata: bool = True,
            source_path: str | Path | None = None, require_codes: bool = False,
-           force_fp32: bool | None = None, control: JobControl | None = None
+           force_fp32: bool | None = None, scale: float | None = None,
+           max_side: int | None = None, control: JobControl | None = None
            ) -> Generator[Progress, None, Exported]:
     """Render and write the result: the aligned crop, or (`full_photo`) the original
-    photo with the changed region pasted back. `source_path` is never overwritten."""
-    from core.project.export import export_image
+    photo with the changed region pasted back; `scale` / `max_side` shrink what is
+    written (`core.project.export.export_size`). `source_path` is never overwritten."""
+    from core.project.export import check_export_size, export_image
 
+    check_export_size(scale, max_side)  # refused before rendering
     rendered = yield from render_project(models, doc, mode=mode, require_codes=require_codes,
                                          force_fp32=force_fp32, control=control)
     control_or_new(control).check("Exporting")
     written = export_image(doc, rendered.image, rendered.changed, path, full_photo=full_photo,
                            quality=quality, keep_metadata=keep_metadata,
-                           source_path=source_path)
+                           source_path=source_path, scale=scale, max_side=max_side)
     return Exported(Path(path), (written.shape[1], written.shape[0]), rendered.seconds)
 
 

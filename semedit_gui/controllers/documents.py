@@ -274,7 +274,8 @@ class DocumentController(QObject):
             return None
         request = jobs.ExportRequest(options.path, options.full_photo, options.quality,
                                      options.keep_metadata, session.photo_path,
-                                     force_fp32=self._settings().render_force_fp32)
+                                     force_fp32=self._settings().render_force_fp32,
+                                     scale=options.scale, max_side=options.max_side)
         return self.registry.submit("export", f"Exporting {options.path.name}",
                                     jobs.export(session.doc.snapshot(), request),
                                     on_success=lambda p: self.message.emit(f"Exported {p}.",

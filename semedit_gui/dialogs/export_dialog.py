@@ -1,4 +1,10 @@
-"""The Export dialog: where and how to save the edited image; it never targets the source photo."""
+"""The Export dialog: where and how to save the edited image; it never targets the source photo.
+
+The format starts as the one last exported (the window remembers it in the settings),
+else the photo's own format for a full-photo export, else PNG. The size is the full
+size, half of it, or a longest side in pixels; core shrinks the image after the
+paste-back (`core.project.export.export_size`).
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from core.fileio import same_file
 from core.imageio import SAVE_FORMATS
+from core.project.export import export_size
 
 # (Pillow's format name, label, suffix written when the user picks the format)
 EXPORT_FORMATS = (
@@ -38,6 +45,10 @@ DEFAULT_QUALITY = 95
 _SUFFIX_FOR = {name: suffix for name, _, suffix in EXPORT_FORMATS}
 _OFFERED = frozenset(_SUFFIX_FOR)
 _ERROR_STYLE = "color: #c62828;"
+# (key, label, scale): the size choices; "longest" takes the pixels from the spin box
+SIZE_CHOICES = (("full", "Full size", None), ("half", "50 %", 0.5),
+                ("longest", "Longest side", None))
+DEFAULT_LONGEST_SIDE = 2048
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,8 @@ class ExportOptions:
     full_photo: bool  # True: edits pasted back into the photo; False: the aligned face crop
     quality: int  # 1..100, used by JPEG and WebP
     keep_metadata: bool  # copy the photo's EXIF and colour profile
+    scale: float | None = None  # shrink by this (0.5 = half size); None = full size
+    max_side: int | None = None  # shrink until the longer side is at most this
 
 
 def format_for_suffix(path: Path) -> str | None:
@@ -55,25 +68,44 @@ def format_for_suffix(path: Path) -> str | None:
     return name if name in _OFFERED else None
 
 
+def starting_format(last_format: str | None, photo: Path | None, default_path: Path) -> str:
+    """The format the dialog opens with: the last one exported, else the photo's own
+    (`photo`: given for a full-photo export), else the default path's, else PNG."""
+    if last_format in _OFFERED:
+        return last_format
+    for path in (photo, default_path):
+        fmt = format_for_suffix(path) if path is not None else None
+        if fmt is not None:
+            return fmt
+    return "PNG"
+
+
 class ExportDialog(QDialog):
     """OK is disabled, with the reason shown, while the path cannot be written safely."""
 
     def __init__(self, parent: QWidget | None = None, *, has_full_photo: bool,
-                 default_path: Path, source_photo: Path | None):
+                 default_path: Path, source_photo: Path | None,
+                 last_format: str | None = None,
+                 photo_size: tuple[int, int] | None = None, crop_size: int | None = None):
+        """`last_format`: the format of the previous export (Pillow's name) or None;
+        `photo_size` (width, height) and `crop_size` (pixels a side) show what a size
+        choice writes."""
         super().__init__(parent)
         self.setObjectName("ExportDialog")
         self.setWindowTitle("Export image")
         self.setMinimumWidth(520)  # room for a full path
         self._source_photo = Path(source_photo) if source_photo is not None else None
+        self._sizes = {True: photo_size, False: (crop_size, crop_size) if crop_size else None}
         self._syncing = False  # set while one of path/format updates the other
         self._build(has_full_photo)
         start = Path(default_path)
-        fmt = format_for_suffix(start)
-        if fmt is None:
-            fmt = "PNG"
-            start = start.with_suffix(_SUFFIX_FOR[fmt]) if start.name else start
+        fmt = starting_format(last_format, self._source_photo if has_full_photo else None,
+                              start)
+        if format_for_suffix(start) != fmt and start.name:
+            start = start.with_suffix(_SUFFIX_FOR[fmt])
         self.path_edit.setText(str(start))
         self._set_format(fmt)
+        self._show_size()
         self._validate()
 
     # ----------------------------------------------------------------- public
@@ -86,6 +118,7 @@ class ExportDialog(QDialog):
             full_photo=self.full_photo_radio.isChecked(),
             quality=self.quality_spin.value(),
             keep_metadata=self.metadata_check.isChecked(),
+            **self._size_choice(),
         )
 
     def problem(self) -> str:
@@ -151,6 +184,25 @@ class ExportDialog(QDialog):
         what.addWidget(self.crop_radio)
         form.addRow("Export:", what)
 
+        self.size_combo = QComboBox(self)
+        for key, label, _ in SIZE_CHOICES:
+            self.size_combo.addItem(label, key)
+        self.side_spin = QSpinBox(self)
+        self.side_spin.setRange(16, 100_000)
+        self.side_spin.setValue(DEFAULT_LONGEST_SIDE)
+        self.side_spin.setSuffix(" px")
+        self.side_spin.setToolTip("The longer side of the image written; a smaller image is "
+                                  "not enlarged")
+        self.size_label = QLabel(self)  # what will be written, in pixels
+        size_row = QHBoxLayout()
+        size_row.addWidget(self.size_combo)
+        size_row.addWidget(self.side_spin)
+        size_row.addWidget(self.size_label, 1)
+        form.addRow("Size:", size_row)
+        self.size_combo.currentIndexChanged.connect(self._show_size)
+        self.side_spin.valueChanged.connect(self._show_size)
+        self.what_group.buttonToggled.connect(lambda *_args: self._show_size())
+
         self.quality_spin = QSpinBox(self)
         self.quality_spin.setRange(1, 100)
         self.quality_spin.setValue(DEFAULT_QUALITY)
@@ -182,6 +234,22 @@ class ExportDialog(QDialog):
         if path.name and not path.suffix:
             path = path.with_name(path.name + _SUFFIX_FOR[self.format_combo.currentData()])
         return path
+
+    def _size_choice(self) -> dict:
+        """The ExportOptions `scale` and `max_side` the size choice sets."""
+        key = self.size_combo.currentData()
+        scale = next(scale for k, _, scale in SIZE_CHOICES if k == key)
+        return {"scale": scale,
+                "max_side": self.side_spin.value() if key == "longest" else None}
+
+    def _show_size(self, *_args) -> None:
+        self.side_spin.setEnabled(self.size_combo.currentData() == "longest")
+        size = self._sizes[self.full_photo_radio.isChecked()]
+        if size is None:
+            self.size_label.setText("")
+            return
+        width, height = export_size(*size, **self._size_choice())
+        self.size_label.setText(f"{width} × {height} px")
 
     def _set_format(self, fmt: str) -> None:
         self._syncing = True

@@ -300,11 +300,18 @@ def export_image(window) -> None:
         return
     from semedit_gui.dialogs import ExportDialog
 
-    dialog = ExportDialog(window, has_full_photo=session.doc.photo_bytes is not None,
+    doc = session.doc
+    dialog = ExportDialog(window, has_full_photo=doc.photo_bytes is not None,
                           default_path=window.documents.default_export_path(),
-                          source_photo=session.photo_path)
+                          source_photo=session.photo_path,
+                          last_format=window.settings.export_format or None,
+                          photo_size=tuple(doc.transform["photo_size"]) if doc.transform
+                          else None, crop_size=doc.resolution)
     if dialog.exec():
-        window.documents.export_to(dialog.options())
+        options = dialog.options()
+        window.settings.export_format = options.format  # the next export starts on it
+        window._save_settings()
+        window.documents.export_to(options)
     dialog.deleteLater()
 
 

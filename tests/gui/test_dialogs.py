@@ -461,7 +461,7 @@ def test_apply_theme_dark_light_and_back_to_system(qapp):
 
 def _export(qtbot, tmp_path: Path, **kwargs) -> ExportDialog:
     arguments = {"has_full_photo": True, "default_path": tmp_path / "photo_edited.png",
-                 "source_photo": tmp_path / "photo.jpg", **kwargs}
+                 "source_photo": tmp_path / "photo.png", **kwargs}  # PNG: the format
     dialog = ExportDialog(**arguments)
     qtbot.addWidget(dialog)
     return dialog
