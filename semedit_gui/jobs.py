@@ -176,11 +176,13 @@ def invert(snapshot: Document, settings, *, loss_kind: str = "lpips", pti_steps:
 
 
 # How the app's user gives each photo's hair, for core's messages (the CLI names flags).
-APP_MASK_OPTIONS = ("a chunk named 'hair'", "“Paint its hair…” in the Hair panel")
+APP_MASK_OPTIONS = ("a chunk chosen under “This photo's hair” in the Hair panel",
+                    "“Paint its hair…” in the Hair panel")
 
 
 def hair_transfer(snapshot: Document, hair_photo: Path, settings, *,
-                  hair_mask_a: np.ndarray | None = None, hair_mask_b: np.ndarray | None = None):
+                  hair_mask_a: np.ndarray | None = None, hair_mask_b: np.ndarray | None = None,
+                  face_b: int | None = None):
     """B's hairstyle on the document's photo A; yields `Progress` (the pose directions'
     fitting, the first time, then the transfer's stages). `hair_mask_a`, e.g. the
     document's "hair" chunk, and `hair_mask_b` replace Segment Anything for that photo."""
@@ -191,7 +193,8 @@ def hair_transfer(snapshot: Document, hair_photo: Path, settings, *,
         photo_a = decode_photo(snapshot.photo_bytes, snapshot.photo_name or "photo")
         return (yield from workflows.hair_transfer(
             models, photo_a, load_photo(hair_photo), settings, hair_mask_a=hair_mask_a,
-            hair_mask_b=hair_mask_b, mask_options=APP_MASK_OPTIONS, control=task.control))
+            hair_mask_b=hair_mask_b, face_b=face_b, mask_options=APP_MASK_OPTIONS,
+            control=task.control))
     return work
 
 
@@ -205,11 +208,12 @@ class HairPhotoToPaint:
     notes: list[str]
 
 
-def hair_photo_to_paint(hair_photo: Path):
-    """Align the hair photo as the transfer will (largest face, generator resolution) so
-    the user can paint its hair in that frame."""
+def hair_photo_to_paint(hair_photo: Path, *, face_index: int | None = None):
+    """Align the hair photo as the transfer will (face `face_index`, else the largest;
+    generator resolution) so the user can paint its hair in that frame."""
     def work(models: LoadedModels, task) -> HairPhotoToPaint:
-        opened = yield from workflows.open_photo(models, hair_photo, control=task.control)
+        opened = yield from workflows.open_photo(models, hair_photo, face_index=face_index,
+                                                 control=task.control)
         hair, notes = None, []
         if models.sam_if_installed() is not None:
             try:

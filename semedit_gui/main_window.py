@@ -44,6 +44,7 @@ from semedit_gui.window.actions import WindowActions, build_menus_and_toolbars
 from semedit_gui.window.closing import WindowShutdown, close_window
 from semedit_gui.window.docks import DockLayout
 from semedit_gui.window.generator_locator import connect_generator_locator
+from semedit_gui.window.hair_wiring import connect_hair
 from semedit_gui.window.history_pause import HistoryPause
 from semedit_gui.window.messages import WindowMessages
 from semedit_gui.window.model_dialogs import ModelDialogs
@@ -172,17 +173,7 @@ class MainWindow(QMainWindow):
         inv.masks_changed_since_inversion.connect(self.canvas.set_masks_changed_since_inversion)
         self.canvas.refine_note_changed.connect(self.note_label.setText)  # stays till cleared
         inv.state_changed.connect(lambda state: state == "idle" and self._on_document_changed())
-        self.hair_panel.transfer_requested.connect(
-            lambda photo, s: hair.run(photo, s, hair_mask_b=self.hair_panel.hair_mask_b))
-        self.hair_panel.stop_requested.connect(hair.stop)
-        self.hair_panel.paint_mask_requested.connect(hair.paint_hair_photo)
-        hair.hair_photo_ready.connect(lambda ready, p: actions.paint_hair_mask(self, ready, p))
-        self.hair_panel.blend_changed.connect(hair.blend)
-        self.hair_panel.apply_requested.connect(hair.open_result)
-        hair.running_changed.connect(self._update_hair_panel)
-        hair.outcome_changed.connect(self._update_hair_panel)
-        hair.progress.connect(self.hair_panel.show_progress)
-        hair.preview.connect(self.show_aligned)
+        connect_hair(self)  # the Hair panel, its controller, the face and download offers
         self.preview.rendered.connect(self._on_preview)
         self.preview.failed.connect(lambda text: self.show_message(text, error=True))
 

@@ -24,6 +24,9 @@ from core.segment.face_chunks import PromptSegmenter, face_chunks
 ORDER: tuple[str, ...] = ("background", "face", "hair", "eyes", "mouth")
 MIN_HAIR_AREA = 0.002  # of the image; less is no hair (SAM's own hair check uses the same)
 FACE_PARTS: tuple[str, ...] = ("face", "eyes", "mouth")
+# The Segment Anything model the automatic hair needs; named in the error so that a front
+# end can offer its download in its own words.
+SAM_ASSET = "sam-vit-b"
 
 
 class NoHairError(SemeditError):
@@ -80,8 +83,8 @@ def transfer_chunks(prepared: PreparedPhoto, *, segmenter: PromptSegmenter | Non
         if hair_mask is None and segmenter is None:
             raise ModelMissingError(
                 f"Finding the hair in {photo_name} needs Segment Anything, which is not "
-                "installed: run `semedit models download sam-vit-b` (or pass --sam FILE), "
-                f"or paint the hair and pass it with {mask_option}.")
+                f"installed: run `semedit models download {SAM_ASSET}` (or pass --sam FILE), "
+                f"or paint the hair and pass it with {mask_option}.", asset_id=SAM_ASSET)
         found = face_chunks(prepared.aligned, landmarks, segmenter)
         masks = dict(found.masks)
         # With a painted hair mask, what SAM said (or could not say) about hair is moot.

@@ -219,6 +219,19 @@ def hair_transfer(models: LoadedModels, identity: Photo, hair: Photo,
                        models.generator_id, generator.source_sha256, stopped=result.stopped)
 
 
+def chosen_hair_mask(doc: Document, chunk: str | None) -> np.ndarray | None:
+    """A copy of the mask of `chunk`, the chunk the user says is the hair of the
+    document's photo (its `hair_mask_a`); None when the hair is to be found automatically."""
+    if chunk is None:
+        return None
+    names = [c.name for c in doc.chunks]
+    if chunk not in names:
+        listed = ", ".join(repr(n) for n in names) or "none"
+        raise InvalidInputError(f"The project has no chunk named {chunk!r} to use as the "
+                                f"hair; its chunks: {listed}.")
+    return np.array(doc.chunk(chunk).mask, np.float32)
+
+
 def hair_blend(models: LoadedModels, result: HairTransfer, t: float) -> np.ndarray:
     """The A→B slider at `t`: uint8 [R, R, 3], one synthesis with the current generator.
     The blender of the latest result is kept with the generator (released with it), so a

@@ -11,6 +11,7 @@ most one more render, of the last position.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -21,7 +22,9 @@ from PySide6.QtCore import QObject, Signal
 
 from core.edit.scheduler import LatestWins
 from core.errors import SemeditError
-from core.workflows.hair import STOPPED_BEFORE_TRANSFER
+from core.hair.chunks import SAM_ASSET
+from core.models.loaded import ModelChoice
+from core.workflows.hair import STOPPED_BEFORE_TRANSFER, chosen_hair_mask
 from semedit_gui import jobs
 from semedit_gui.controllers.documents import DocumentController
 from semedit_gui.controllers.job_registry import JobRegistry
@@ -30,7 +33,38 @@ from semedit_gui.worker import Task
 
 KIND = "hair"
 BLEND_KIND = "hair_blend"
+FACES_KIND = "hair_faces"
+PAINT_KIND = "hair_photo"
+HAIR_CHUNK_LABEL = "This photo's hair"  # the Hair panel's row choosing that chunk
+HAIR_CHUNK = "hair"  # a chunk of this name is taken as the photo's hair unless told otherwise
 _blend_ids = itertools.count(1)
+
+
+def default_hair_chunk(names: list[str]) -> str | None:
+    """The chunk the Hair panel proposes as the open photo's hair: one named "hair"."""
+    return HAIR_CHUNK if HAIR_CHUNK in names else None
+
+
+def transfer_blocker(*, has_hair_photo: bool, hair_chunk: str | None, has_hair_mask: bool,
+                     sam_installed: bool) -> str | None:
+    """Why Transfer cannot work, in the app's words (None: nothing is missing). Each
+    photo's hair comes from what the user gave (a chunk of the open photo; the hair
+    photo's painted mask) or from Segment Anything. Before a hair photo is chosen only
+    the open photo's side is judged (the panel says no hair photo is chosen)."""
+    if sam_installed:
+        return None
+    needs = []
+    if hair_chunk is None:
+        needs.append("paint your hair as a chunk (Add in the Chunks panel) and choose it "
+                     f"under “{HAIR_CHUNK_LABEL}”")
+    if has_hair_photo and not has_hair_mask:
+        needs.append("paint the hair photo's hair (Paint its hair…)")
+    if not needs:
+        return None
+    what = ("No hair chunk and no painted hair for the hair photo" if len(needs) == 2 else
+            "No hair chunk" if hair_chunk is None else "No painted hair for the hair photo")
+    return (f"{what}, and Segment Anything (which finds hair) is not installed: "
+            f"{', and '.join(needs)}, or download Segment Anything.")
 
 
 @dataclass(frozen=True)
@@ -50,16 +84,26 @@ class HairController(QObject):
     outcome_changed = Signal(object)  # jobs.HairOutcome or None
     message = Signal(str, bool)
     hair_photo_ready = Signal(object, object)  # jobs.HairPhotoToPaint, the photo's Path
+    # The open document changed (another one, or none): what the panel was given for the
+    # previous one (hair photo, its mask and face, progress) no longer applies.
+    reset = Signal()
+    chunk_names_changed = Signal(list)  # the open document's chunk names ([] without one)
+    faces_found = Signal(object, tuple)  # the hair photo's Path, its face boxes largest first
 
     def __init__(self, registry: JobRegistry, documents: DocumentController, *,
                  force_fp32: Callable[[], bool] = lambda: False,
-                 blend_work: Callable = jobs.hair_blend, parent: QObject | None = None):
-        """`blend_work(result, t)` is the worker job of one blend render."""
+                 blend_work: Callable = jobs.hair_blend,
+                 model_choice: Callable[[], ModelChoice] | None = None,
+                 parent: QObject | None = None):
+        """`blend_work(result, t)` is the worker job of one blend render; `model_choice`
+        says where Segment Anything would be found (None: nowhere)."""
         super().__init__(parent)
         self.registry = registry
         self.documents = documents
         self._force_fp32 = force_fp32
         self._blend_work = blend_work
+        self.model_choice = model_choice
+        self._watched = None  # the session whose chunk list is followed
         self.outcome: jobs.HairOutcome | None = None
         self._outcome_number = 0
         self._latest = LatestWins()
@@ -78,28 +122,86 @@ class HairController(QObject):
 
     # ----------------------------------------------------------------- transfer
 
-    def paint_hair_photo(self, hair_photo: Path) -> Task | None:
-        """Align the hair photo as the transfer will, so its hair can be painted in the
-        app (`hair_photo_ready` then carries it)."""
+    # ----------------------------------------------------------------- readiness
+
+    def sam_installed(self) -> bool:
+        """Whether Segment Anything can be loaded for the chosen models (nothing is
+        loaded; a file check on the UI thread)."""
+        if self.model_choice is None:
+            return False
+        from core.models.validation import open_model_store
+
+        choice = self.model_choice()
+        try:
+            open_model_store(choice.models_dir).resolve(choice.sam, "sam")
+        except SemeditError:
+            return False
+        return True
+
+    def sam_asset_id(self) -> str:
+        """The Segment Anything model the app offers to download."""
+        if self.model_choice is not None:
+            from core.models.validation import open_model_store
+
+            try:
+                return open_model_store(self.model_choice().models_dir).manifest \
+                    .default_for("sam").id
+            except SemeditError:
+                pass
+        return SAM_ASSET
+
+    def blocker(self, hair_photo: Path | None, hair_chunk: str | None,
+                hair_mask_b) -> str | None:
+        """Why a transfer with these inputs cannot work now (`transfer_blocker`)."""
+        return transfer_blocker(has_hair_photo=hair_photo is not None, hair_chunk=hair_chunk,
+                                has_hair_mask=hair_mask_b is not None,
+                                sam_installed=self.sam_installed())
+
+    def find_faces(self, hair_photo: Path) -> Task | None:
+        """Detect the faces of the hair photo (`faces_found`), so the user may choose one
+        when there are several."""
+        from core.face.landmarks import detect_faces
+        from core.imageio import load_photo
+
+        path = Path(hair_photo)
+
+        def work(_models, _task) -> tuple:
+            faces = detect_faces(load_photo(path).rgb)
+            return tuple(tuple(int(v) for v in face.rect) for face in faces)
+
+        return self.registry.submit(FACES_KIND, f"Finding the faces of {path.name}", work,
+                                    on_success=lambda boxes: self.faces_found.emit(path, boxes),
+                                    reason="Finding the hair photo's faces", quiet=True)
+
+    # ----------------------------------------------------------------- transfer
+
+    def paint_hair_photo(self, hair_photo: Path, face: int | None = None) -> Task | None:
+        """Align the hair photo as the transfer will (its face `face`, else the largest),
+        so its hair can be painted in the app (`hair_photo_ready` then carries it)."""
         if self.documents.session is None or hair_photo is None:
             return None
         path = Path(hair_photo)
         return self.registry.submit(
-            "hair_photo", f"Opening {path.name} to paint its hair",
-            jobs.hair_photo_to_paint(path),
+            PAINT_KIND, f"Opening {path.name} to paint its hair",
+            jobs.hair_photo_to_paint(path, face_index=face),
             on_success=lambda ready: self.hair_photo_ready.emit(ready, path),
             reason="Painting the hair photo's mask")
 
     def run(self, hair_photo: Path, settings, *,
-            hair_mask_b: Path | np.ndarray | None = None) -> Task | None:
-        """Put the hairstyle of `hair_photo` on the open document's photo; `hair_mask_b`
-        is its hair (a mask file, or painted in the app) instead of Segment Anything's."""
+            hair_mask_b: Path | np.ndarray | None = None,
+            hair_chunk: str | None = HAIR_CHUNK, face_b: int | None = None) -> Task | None:
+        """Put the hairstyle of `hair_photo` (its face `face_b`, else the largest) on the
+        open document's photo. `hair_chunk` names the document's chunk that is its hair
+        (None, or a "hair" default the document lacks: found by Segment Anything);
+        `hair_mask_b` is the hair photo's hair (a mask file, or painted in the app)."""
         session = self.documents.session
         if session is None or self.running:
             return None
         from core.segment.mask_io import load_mask
 
-        hair_chunk = next((c for c in session.doc.chunks if c.name == "hair"), None)
+        names = [c.name for c in session.doc.chunks]
+        if hair_chunk == HAIR_CHUNK and HAIR_CHUNK not in names:
+            hair_chunk = None
         mask_b = None
         if isinstance(hair_mask_b, np.ndarray):
             mask_b = hair_mask_b.copy()
@@ -109,14 +211,18 @@ class HairController(QObject):
             except SemeditError as error:
                 self.message.emit(str(error), True)
                 return None
+        try:
+            mask_a = chosen_hair_mask(session.doc, hair_chunk)
+        except SemeditError as error:
+            self.message.emit(str(error), True)
+            return None
         settings = replace(settings, force_fp32=self._force_fp32())
         self.set_outcome(None)
         self._overall = 0.0
         # quiet: a stop is reported here, in the transfer's own words (what was kept)
         task = self.registry.submit(KIND, "Hair transfer", jobs.hair_transfer(
-            session.doc.snapshot(), Path(hair_photo), settings,
-            hair_mask_a=None if hair_chunk is None else hair_chunk.mask.copy(),
-            hair_mask_b=mask_b), on_success=lambda o: self._done(session, o),
+            session.doc.snapshot(), Path(hair_photo), settings, hair_mask_a=mask_a,
+            hair_mask_b=mask_b, face_b=face_b), on_success=lambda o: self._done(session, o),
             on_progress=self._on_progress, reason="Hair transfer", quiet=True)
         task.cancelled.connect(self._on_cancelled)
         if not task.finished:
@@ -241,10 +347,27 @@ class HairController(QObject):
         self.message.emit(" ".join(notes), bool(left))
         return session
 
-    def _on_session_changed(self, _session) -> None:
+    def _on_session_changed(self, session) -> None:
         self.stop()
+        for kind in (FACES_KIND, PAINT_KIND):  # what they find is for the old hair photo
+            task = self.registry.active(kind)
+            if task is not None:
+                task.stop()
         if self.outcome is not None:
             self.set_outcome(None)
+        if self._watched is not None:
+            with contextlib.suppress(RuntimeError, TypeError):  # deleted with its document
+                self._watched.chunks_changed.disconnect(self._emit_chunk_names)
+        self._watched = session
+        if session is not None:
+            session.chunks_changed.connect(self._emit_chunk_names)
+        self.reset.emit()
+        self._emit_chunk_names()
+
+    def _emit_chunk_names(self, *_event) -> None:
+        session = self.documents.session
+        self.chunk_names_changed.emit([] if session is None else
+                                      [c.name for c in session.doc.chunks])
 
 
 _STOPPED_AT = {"invert_hair": "while inverting the hair photo",

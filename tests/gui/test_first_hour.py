@@ -167,11 +167,9 @@ def test_paint_the_hair_photos_mask_in_the_app(qtbot, tmp_path, monkeypatch):
     panel.loss.setCurrentIndex(panel.loss.findData("l2"))
     panel.pose_match.setChecked(False)
 
-    # Without its hair (no Segment Anything here) the transfer cannot start.
-    panel.run_button.click()
-    finish(qtbot, window.hair.task)
-    assert window.hair.outcome is None
-    assert "Paint its hair" in window.message_bar.text()  # the app's way, not a CLI flag
+    # Without its hair (no Segment Anything here) the transfer cannot start, and says why.
+    assert not panel.run_button.isEnabled()
+    assert "Paint its hair" in panel.blocker_label.text()  # the app's way, not a CLI flag
 
     assert panel.paint_button.isEnabled()
     panel.paint_button.click()
