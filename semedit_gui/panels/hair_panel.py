@@ -59,8 +59,10 @@ class HairPanel(QWidget):
         self.hair_mask_b: Path | np.ndarray | None = None
         self.face_boxes_b: tuple = ()  # the hair photo's faces, largest first
         self.face_b: int | None = None  # the one whose hair is taken (None: the largest)
-        # Where the file dialogs start (the window gives the folder its Open starts in).
-        self.start_folder: Callable[[], Path | str] = lambda: ""
+        # Where its file dialogs start, by kind ("open": photos, "masks"), and what is kept
+        # of a choice: the window gives its own rule (`semedit_gui.window.folders`).
+        self.start_folder: Callable[[str], Path | str] = lambda _kind: ""
+        self.remember_folder: Callable[[str, Path], None] = lambda _kind, _path: None
         self.hair_chunk = QComboBox()
         self.hair_chunk.setToolTip("Which chunk of the open photo is your own hair; "
                                    "“found automatically” needs Segment Anything")
@@ -274,16 +276,19 @@ class HairPanel(QWidget):
 
     def _choose(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose the hair photo",
-                                              str(self.start_folder()),
+                                              str(self.start_folder("open")),
                                               "Photos (*.jpg *.jpeg *.png *.webp *.tif "
                                               "*.tiff *.bmp)")
         if path:
+            self.remember_folder("open", Path(path))
             self.set_hair_photo(Path(path))
 
     def _choose_mask(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "The hair photo's hair mask",
-                                              str(self.start_folder()),
+                                              str(self.start_folder("masks")),
                                               "Masks (*.png *.tif *.tiff)")
+        if path:
+            self.remember_folder("masks", Path(path))
         self.set_hair_mask(Path(path) if path else None)
 
     def _request(self) -> None:

@@ -5,13 +5,16 @@ with Segment Anything's download, and the transfer's progress, result and blend.
 from __future__ import annotations
 
 from semedit_gui.controllers.hair import default_hair_chunk
+from semedit_gui.window.folders import remember_folder, start_folder
 
 
 def connect_hair(window) -> None:
     panel, hair = window.hair_panel, window.hair
     hair.model_choice = lambda: window.settings.model_choice()
-    # The hair photo and its mask start where the window's Open starts.
-    panel.start_folder = lambda: window.documents.default_folder("image")
+    # The hair photo's dialog starts where File ▸ Open does (and leads it), a mask's where
+    # masks were last chosen or exported.
+    panel.start_folder = lambda kind: start_folder(window, kind)
+    panel.remember_folder = lambda kind, path: remember_folder(window, kind, path)
 
     def judge(*_args) -> None:
         reason = hair.blocker(panel.hair_photo, panel.hair_chunk_name, panel.hair_mask_b)

@@ -159,7 +159,7 @@ def test_the_panel_starts_afresh_for_each_document(qtbot, tmp_path, photos):
     window.close_discarding()
 
 
-def test_the_hair_photos_face_can_be_chosen(qtbot, tmp_path, photos):
+def test_the_hair_photos_face_can_be_chosen(qtbot, tmp_path, photos, monkeypatch):
     astronaut = skimage.data.astronaut()
     small = np.asarray(Image.fromarray(astronaut).resize((320, 320)))
     group = np.zeros((512, 512 + 320, 3), np.uint8)
@@ -200,6 +200,20 @@ def test_the_hair_photos_face_can_be_chosen(qtbot, tmp_path, photos):
     assert quad[:, 0].mean() > 512
     painting.reject()
     qtbot.waitUntil(lambda: window.hair_mask_dialog is None, timeout=WAIT_MS)
+
+    # The transfer takes that face's hair too.
+    from semedit_gui.controllers import hair as hair_module
+
+    faces_asked, real = [], hair_module.jobs.hair_transfer
+    monkeypatch.setattr(hair_module.jobs, "hair_transfer", lambda *args, **kwargs: (
+        faces_asked.append(kwargs["face_b"]) or real(*args, **kwargs)))
+    window.session.chunk_set.add(hair_band(), name="hair")
+    panel.set_hair_mask(hair_band())
+    quick_settings(panel)
+    panel.run_button.click()
+    finish(qtbot, window.hair.task)
+    assert faces_asked == [right[0]]
+    assert window.hair.outcome is not None, window.message_bar.text()
     window.close_discarding()
 
 
@@ -218,13 +232,22 @@ def test_long_texts_wrap_and_dialogs_start_in_the_photos_folder(
                         "person). New hair vs. the hair photo's: 0.22 LPIPS.")
     assert panel.minimumSizeHint().width() <= width  # the dock keeps its width
 
-    starts = []
+    starts, answers = [], ["", ""]
     monkeypatch.setattr(hair_panel.QFileDialog, "getOpenFileName",
                         staticmethod(lambda _parent, _title, folder, _filter: (
-                            starts.append(folder) or ("", ""))))
+                            starts.append(folder) or (answers.pop(0), ""))))
     panel.choose_button.click()
     panel.mask_button.click()
-    expected = str(window.documents.default_folder("image"))
-    assert starts == [expected, expected]
-    assert expected == str(photos[0].parent)  # the user's photo's own folder
+    from semedit_gui.window.folders import start_folder
+
+    assert starts == [str(start_folder(window, "open"))] * 2
+    assert starts[0] == str(photos[0].parent)  # the user's photo's own folder, not ""
+    # A hair photo chosen elsewhere is where File ▸ Open starts next, as its own choices.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    other = elsewhere / "other.png"
+    Image.fromarray(skimage.data.astronaut()).save(other)
+    answers.append(str(other))
+    panel.choose_button.click()
+    assert panel.hair_photo == other and start_folder(window, "open") == elsewhere
     window.close_discarding()
