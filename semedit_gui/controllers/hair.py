@@ -46,25 +46,30 @@ def default_hair_chunk(names: list[str]) -> str | None:
 
 
 def transfer_blocker(*, has_hair_photo: bool, hair_chunk: str | None, has_hair_mask: bool,
-                     sam_installed: bool) -> str | None:
+                     sam_installed: bool, has_chunks: bool = False) -> str | None:
     """Why Transfer cannot work, in the app's words (None: nothing is missing). Each
-    photo's hair comes from what the user gave (a chunk of the open photo; the hair
-    photo's painted mask) or from Segment Anything. Before a hair photo is chosen only
-    the open photo's side is judged (the panel says no hair photo is chosen)."""
+    photo's hair comes from what the user gave (a chunk of the open photo, which
+    `has_chunks` or not; the hair photo's painted mask) or from Segment Anything. Before a
+    hair photo is chosen only the open photo's side is judged (the panel says no hair
+    photo is chosen)."""
     if sam_installed:
         return None
-    needs = []
+    missing, needs = [], []
     if hair_chunk is None:
-        needs.append("paint your hair as a chunk (Add in the Chunks panel) and choose it "
+        missing.append("no chunk chosen as this photo's hair" if has_chunks else
+                       "no hair chunk")
+        needs.append(f"choose the chunk that is your hair under “{HAIR_CHUNK_LABEL}” (or "
+                     "paint one: Add in the Chunks panel)" if has_chunks else
+                     "paint your hair as a chunk (Add in the Chunks panel) and choose it "
                      f"under “{HAIR_CHUNK_LABEL}”")
     if has_hair_photo and not has_hair_mask:
+        missing.append("no painted hair for the hair photo")
         needs.append("paint the hair photo's hair (Paint its hair…)")
     if not needs:
         return None
-    what = ("No hair chunk and no painted hair for the hair photo" if len(needs) == 2 else
-            "No hair chunk" if hair_chunk is None else "No painted hair for the hair photo")
-    return (f"{what}, and Segment Anything (which finds hair) is not installed: "
-            f"{', and '.join(needs)}, or download Segment Anything.")
+    what = " and ".join(missing)
+    return (f"{what[0].upper()}{what[1:]}, and Segment Anything (which finds hair) is not "
+            f"installed: {', and '.join(needs)}, or download Segment Anything.")
 
 
 @dataclass(frozen=True)
@@ -153,9 +158,11 @@ class HairController(QObject):
     def blocker(self, hair_photo: Path | None, hair_chunk: str | None,
                 hair_mask_b) -> str | None:
         """Why a transfer with these inputs cannot work now (`transfer_blocker`)."""
+        session = self.documents.session
         return transfer_blocker(has_hair_photo=hair_photo is not None, hair_chunk=hair_chunk,
                                 has_hair_mask=hair_mask_b is not None,
-                                sam_installed=self.sam_installed())
+                                sam_installed=self.sam_installed(),
+                                has_chunks=bool(session and session.doc.chunks))
 
     def find_faces(self, hair_photo: Path) -> Task | None:
         """Detect the faces of the hair photo (`faces_found`), so the user may choose one

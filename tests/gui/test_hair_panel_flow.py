@@ -57,8 +57,13 @@ def test_what_blocks_a_transfer_is_said_in_the_apps_words():
     assert "“This photo's hair”" in both and "Paint its hair…" in both
     assert "download Segment Anything" in both
     assert not any(word in both for word in CLI_WORDS)
+    unchosen = transfer_blocker(has_hair_photo=False, hair_chunk=None, has_hair_mask=False,
+                                sam_installed=False, has_chunks=True)
+    assert unchosen.startswith("No chunk chosen as this photo's hair")
+    assert "choose the chunk that is your hair" in unchosen
     mine = transfer_blocker(has_hair_photo=True, hair_chunk="my curls", has_hair_mask=False,
                             sam_installed=False)
+    assert mine.startswith("No painted hair for the hair photo")
     assert "Paint its hair…" in mine and "This photo's hair" not in mine
     # Before a hair photo is chosen only your own hair is judged.
     assert "Paint its hair" not in transfer_blocker(
@@ -91,6 +96,7 @@ def test_a_painted_chunk_of_any_name_is_your_hair_without_segment_anything(
     assert [panel.hair_chunk.itemText(i) for i in range(panel.hair_chunk.count())] == [
         "found automatically", "chunk: my curls"]
     assert panel.hair_chunk_name is None  # not called hair: the user says which it is
+    assert "No chunk chosen as this photo's hair" in panel.blocker_label.text()
     panel.hair_chunk.setCurrentIndex(panel.hair_chunk.findData("my curls"))
     assert not panel.blocker_label.isVisible() and not panel.download_button.isVisible()
     panel.set_hair_photo(hair_photo)
