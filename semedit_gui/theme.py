@@ -40,6 +40,9 @@ class OutlinedIndicators(QProxyStyle):
     """Fusion, with check boxes and radio buttons outlined in the text colour (dimmed), so an
     unticked one shows on a dark palette."""
 
+    def name(self) -> str:
+        return self.baseStyle().name()  # Fusion, with outlines
+
     def drawPrimitive(self, element, option, painter: QPainter, widget=None) -> None:
         super().drawPrimitive(element, option, painter, widget)
         shape = _INDICATORS.get(element)
