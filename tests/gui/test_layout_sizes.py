@@ -141,3 +141,20 @@ def test_a_layout_saved_by_an_older_version_gives_way_to_the_new_default(qtbot, 
     assert not window.restoreState(QByteArray.fromBase64(old_state.encode()), LAYOUT_VERSION)
     assert window.tabifiedDockWidgets(window.docks["Inversion"]) == [window.docks["Hair"]]
     window.close_discarding()
+
+
+def test_long_hair_file_names_do_not_widen_the_dock(qtbot, tmp_path, photo):  # noqa: F811
+    window = make_window(qtbot, tmp_path)
+    open_with_edits(qtbot, window, photo)
+    window.resize(1024, 700)
+    dock = window.docks["Hair"]
+    dock.raise_()
+    qtbot.wait(200)
+    width = dock.width()
+    panel = window.hair_panel
+    panel.set_hair_photo(tmp_path / "a portrait with a rather long name from the phone.jpg")
+    panel.set_hair_mask(tmp_path / "the hair of that portrait painted by hand, final.png")
+    qtbot.wait(200)
+    assert dock.width() == width
+    assert window.width() == 1024
+    window.close_discarding()
