@@ -148,6 +148,7 @@ def test_the_tutorial_holds(qtbot, tmp_path, monkeypatch):
     # Hair: choose a hair photo, paint its hair, Transfer, blend, Open as new project.
     hair_photo = tmp_path / "hair.png"
     Image.fromarray(skimage.data.astronaut()[:, ::-1].copy()).save(hair_photo)
+    window.docks["Hair"].raise_()  # its tab, where the docks share a column
     hair = window.hair_panel
     hair.set_hair_photo(hair_photo)
     hair.steps.setValue(4)
