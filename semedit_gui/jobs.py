@@ -184,8 +184,9 @@ def hair_transfer(snapshot: Document, hair_photo: Path, settings, *,
                   hair_mask_a: np.ndarray | None = None, hair_mask_b: np.ndarray | None = None,
                   face_b: int | None = None):
     """B's hairstyle on the document's photo A; yields `Progress` (the pose directions'
-    fitting, the first time, then the transfer's stages). `hair_mask_a`, e.g. the
-    document's "hair" chunk, and `hair_mask_b` replace Segment Anything for that photo."""
+    fitting, the first time, then the transfer's stages). A is cut as the document is
+    (its face or crop), so `hair_mask_a`, the document's chunk chosen as the hair, fits;
+    it and `hair_mask_b` replace Segment Anything for that photo."""
     def work(models: LoadedModels, task) -> HairOutcome:
         if snapshot.photo_bytes is None:
             raise InvalidInputError("This project holds no original photo to put new hair "
@@ -193,8 +194,8 @@ def hair_transfer(snapshot: Document, hair_photo: Path, settings, *,
         photo_a = decode_photo(snapshot.photo_bytes, snapshot.photo_name or "photo")
         return (yield from workflows.hair_transfer(
             models, photo_a, load_photo(hair_photo), settings, hair_mask_a=hair_mask_a,
-            hair_mask_b=hair_mask_b, face_b=face_b, mask_options=APP_MASK_OPTIONS,
-            control=task.control))
+            hair_mask_b=hair_mask_b, face_b=face_b, frame_a=snapshot.transform,
+            mask_options=APP_MASK_OPTIONS, control=task.control))
     return work
 
 

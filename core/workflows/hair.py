@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -24,6 +25,9 @@ from core.project import Document
 from core.workflows.encoder_init import choose_init, encoder_codes
 from core.workflows.inversion import LatentCode
 from core.workflows.progress import FittingProgress, Progress, drive, relay
+
+if TYPE_CHECKING:
+    from core.face.prepare import PreparedPhoto
 
 POSE_FITTING_LABEL = "Learning head pose for this generator (once):"
 # A stop before the hair photo's inversion has taken a step: nothing to keep.
@@ -122,6 +126,7 @@ def hair_transfer(models: LoadedModels, identity: Photo, hair: Photo,
                   settings: HairTransferSettings, *, hair_mask_a: np.ndarray | None = None,
                   hair_mask_b: np.ndarray | None = None, align: bool = True,
                   face_a: int | None = None, face_b: int | None = None,
+                  frame_a: AlignTransform | dict | None = None,
                   mask_options: tuple[str, str] = ("a painted 'hair' chunk",
                                                    "the hair photo's mask"),
                   no_face_hint: str = "", init: str | None = None,
@@ -130,7 +135,10 @@ def hair_transfer(models: LoadedModels, identity: Photo, hair: Photo,
     """B's hairstyle on A (`core.hair`), with the head pose matched through the learned
     pose directions (fitted the first time, once per generator).
 
-    `hair_mask_a/b` (aligned frame) replace Segment Anything for that photo;
+    `frame_a`: A's alignment as a document recorded it (its face, or a crop), so that a
+    mask painted in that document (`hair_mask_a`) fits; else A is prepared afresh
+    (`face_a`, `align`). `hair_mask_a/b` (aligned frame) replace Segment Anything for
+    that photo;
     `mask_options` name how the user gives them, for messages; `no_face_hint` follows
     the no-face message (`{mask_option}` is filled in). `init` (see
     `core.workflows.encoder_init`): where A's chunks and B's head start; the metrics
@@ -162,7 +170,12 @@ def hair_transfer(models: LoadedModels, identity: Photo, hair: Photo,
 
     yield Progress("prepare", 0, 1, "Aligning the photos", overall=0.0)
     check()
-    prepared_a = prepared(identity, face_a, mask_options[0])
+    if isinstance(frame_a, dict):
+        frame_a = AlignTransform.from_json(frame_a)
+    if frame_a is not None and frame_a.output_size == size:
+        prepared_a = prepared_in_frame(identity, frame_a)
+    else:  # no recorded frame, or one for another generator's size: prepare afresh
+        prepared_a = prepared(identity, face_a, mask_options[0])
     check()
     prepared_b = prepared(hair, face_b, mask_options[1])
     check()
@@ -217,6 +230,34 @@ def hair_transfer(models: LoadedModels, identity: Photo, hair: Photo,
     return HairOutcome(transfer, transfer.full_photo(identity.rgb),
                        f"{identity.path.stem}-hair.png", notes + list(result.notes),
                        models.generator_id, generator.source_sha256, stopped=result.stopped)
+
+
+def prepared_in_frame(photo: Photo, frame: AlignTransform | dict) -> PreparedPhoto:
+    """`photo` cut exactly as `frame` (a document's recorded alignment) says, with the
+    face that alignment was made around (the detected face nearest the frame's centre)
+    for its landmarks; a crop has none, as `prepare_photo` gives it."""
+    from core.face.align import FFHQ, apply_transform
+    from core.face.landmarks import detect_faces
+    from core.face.prepare import PreparedPhoto
+
+    frame = frame if isinstance(frame, AlignTransform) else AlignTransform.from_json(frame)
+    aligned = apply_transform(photo.rgb, frame)
+    if frame.method != FFHQ:
+        return PreparedPhoto(aligned, frame, None)
+    faces = detect_faces(photo.rgb)
+    size = frame.output_size
+    to_aligned = frame.photo_to_aligned(size)
+
+    def distance(face) -> float:
+        points = np.c_[face.landmarks, np.ones(len(face.landmarks))] @ to_aligned.T
+        return float(np.linalg.norm(points[:, :2].mean(axis=0) - size / 2))
+
+    face = min(faces, key=distance) if faces else None
+    if face is None or distance(face) > size / 4:
+        raise NoFaceError(f"The face this project was aligned around is no longer found in "
+                          f"{photo.path.name}.")
+    return PreparedPhoto(aligned, frame, face,
+                         tuple(tuple(int(v) for v in f.rect) for f in faces))
 
 
 def chosen_hair_mask(doc: Document, chunk: str | None) -> np.ndarray | None:

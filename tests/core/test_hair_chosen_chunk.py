@@ -18,7 +18,7 @@ from core.hair.chunks import SAM_ASSET
 from core.imageio import load_photo
 from core.models.loaded import LoadedModels, ModelChoice
 from core.workflows import run
-from core.workflows.hair import chosen_hair_mask, hair_transfer
+from core.workflows.hair import chosen_hair_mask, hair_transfer, prepared_in_frame
 from core.workflows.photos import open_photo
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -80,3 +80,34 @@ def test_no_hair_and_no_segment_anything_names_the_model_to_download(photos, mod
     chunks = transfer_chunks(prepared, segmenter=None, hair_mask=hair_band(),
                              photo_name="a.png", hair_required=False)
     assert chunks.has_hair and float(chunks.hair[:9, 4:28].mean()) > 0.9
+
+
+def test_the_open_photo_is_cut_as_its_document_so_its_chunks_fit(tmp_path, models):
+    """A project opened around another face than the largest (or a crop): the transfer
+    works in that frame, where its chunks were painted."""
+    astronaut = skimage.data.astronaut()
+    small = np.asarray(Image.fromarray(astronaut).resize((320, 320)))
+    group = np.zeros((512, 512 + 320, 3), np.uint8)
+    group[:, :512] = astronaut
+    group[96:416, 512:] = small
+    path = tmp_path / "two.png"
+    Image.fromarray(group).save(path)
+    photo = load_photo(path)
+    boxes = prepare_photo(photo, 32).face_boxes
+    right = next(i for i, box in enumerate(boxes) if box[0] >= 512)
+    doc = run(open_photo(models, path, face_index=right)).document
+    assert right != 0 and np.array(doc.transform["quad"])[:, 0].mean() > 512
+
+    again = prepared_in_frame(photo, doc.transform)
+    assert np.array_equal(again.aligned, doc.aligned)
+    assert again.face is not None and again.face.rect[0] >= 512  # its landmarks, too
+    crop = run(open_photo(models, path, align=False)).document
+    cropped = prepared_in_frame(photo, crop.transform)
+    assert np.array_equal(cropped.aligned, crop.aligned) and cropped.face is None
+
+    settings = HairTransferSettings(loss="l2", inversion_steps=2, refine_steps=1,
+                                    pose_match=False)
+    outcome = run(hair_transfer(models, photo, load_photo(path), settings,
+                                hair_mask_a=hair_band(), hair_mask_b=hair_band(),
+                                frame_a=doc.transform))
+    assert outcome.result.transform.to_json()["quad"] == doc.transform["quad"]
