@@ -1,4 +1,4 @@
-"""SemEdit's package data: `models.json`, the icons and the sample photo.
+"""SemEdit's package data: `models.json`, the icons, the sample photo and the tutorial (`help/`).
 
 They live in this package (`core/resources/`), so a wheel, `pip install .` and pipx carry
 them like any other package data; they are found through `importlib.resources`, which
