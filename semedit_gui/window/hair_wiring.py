@@ -4,6 +4,8 @@ with Segment Anything's download, and the transfer's progress, result and blend.
 
 from __future__ import annotations
 
+from PySide6.QtCore import QEvent, QObject
+
 from semedit_gui.controllers.hair import default_hair_chunk
 from semedit_gui.window.folders import remember_folder, start_folder
 
@@ -65,7 +67,21 @@ def connect_hair(window) -> None:
     hair.outcome_changed.connect(window._update_hair_panel)
     hair.progress.connect(panel.show_progress)
     hair.preview.connect(window.show_aligned)
+    # Models may be installed or chosen elsewhere (Model Manager, Preferences): judge again
+    # whenever the window comes back to the front, as it does when such a dialog closes.
+    window.installEventFilter(_OnActivate(judge, window))
     judge()
+
+
+class _OnActivate(QObject):
+    def __init__(self, react, parent: QObject):
+        super().__init__(parent)
+        self._react = react
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.WindowActivate:
+            self._react()
+        return False
 
 
 def _paint_mask(window, ready, path) -> None:

@@ -140,6 +140,24 @@ def test_download_offer_then_found_automatically(qtbot, tmp_path, photos):
     window.close_discarding()
 
 
+def test_a_model_installed_elsewhere_is_seen_when_the_window_is_back(qtbot, tmp_path, photos):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    from tests.sam_writers import write_tiny_sam
+
+    window = make_window(qtbot, tmp_path)
+    panel = window.hair_panel
+    open_in(qtbot, window, photos[0])
+    panel.set_hair_photo(photos[1])
+    assert not panel.run_button.isEnabled()
+    # e.g. chosen in Preferences or downloaded in the Model Manager, which then closes
+    window.settings.sam = str(write_tiny_sam(tmp_path / "sam_tiny.pth"))
+    QApplication.sendEvent(window, QEvent(QEvent.Type.WindowActivate))
+    assert panel.run_button.isEnabled() and not panel.download_button.isVisible()
+    window.close_discarding()
+
+
 def test_the_panel_starts_afresh_for_each_document(qtbot, tmp_path, photos):
     photo, hair_photo = photos
     window = make_window(qtbot, tmp_path)
