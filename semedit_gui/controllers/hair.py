@@ -176,9 +176,11 @@ class HairController(QObject):
             faces = detect_faces(load_photo(path).rgb)
             return tuple(tuple(int(v) for v in face.rect) for face in faces)
 
+        # no model needed: the file worker, so it does not wait behind an inversion
         return self.registry.submit(FACES_KIND, f"Finding the faces of {path.name}", work,
                                     on_success=lambda boxes: self.faces_found.emit(path, boxes),
-                                    reason="Finding the hair photo's faces", quiet=True)
+                                    reason="Finding the hair photo's faces", files=True,
+                                    quiet=True)
 
     # ----------------------------------------------------------------- transfer
 
