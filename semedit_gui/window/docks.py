@@ -13,7 +13,7 @@ docks were all stacked, gives way to this default once.
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QObject, Qt, QTimer
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea, QWidget
 
 from semedit_gui.panels import ChunksPanel, EditsPanel, HairPanel, HistoryPanel, InversionPanel
 
@@ -23,6 +23,20 @@ LAYOUT_VERSION = 1
 RIGHT, LEFT = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.LeftDockWidgetArea
 # Shares of the right side's height; Qt alone gives nearly all of it to the Chunks table.
 RIGHT_SHARES = (("Chunks", 26), ("Edits", 54), ("History", 20))
+SCROLLED = ("Inversion", "Hair")  # tall forms: they scroll in a window lower than they are
+
+
+def scrolled(panel: QWidget) -> QScrollArea:
+    """`panel` in a vertical scroll area as wide as the panel needs (no sideways scroll)."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the form's fields, not here
+    area.setWidget(panel)
+    bar = area.verticalScrollBar().sizeHint().width()
+    area.setMinimumWidth(panel.minimumSizeHint().width() + bar)
+    return area
 
 
 class DockLayout(QObject):
@@ -44,7 +58,7 @@ class DockLayout(QObject):
                                    ("Hair", window.hair_panel, LEFT)):
             dock = QDockWidget(title, window)
             dock.setObjectName(f"{title.lower()}Dock")  # saveState/restoreState use it
-            dock.setWidget(panel)
+            dock.setWidget(scrolled(panel) if title in SCROLLED else panel)
             window.addDockWidget(area, dock)
             self.docks[title] = dock
         window.tabifyDockWidget(self.docks["Inversion"], self.docks["Hair"])

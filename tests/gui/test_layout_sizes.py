@@ -85,7 +85,7 @@ def test_every_dock_is_usable_at_common_window_sizes(qtbot, tmp_path, photo, siz
     found: dict[str, str] = {}
     for title in PANELS:
         dock = window.docks[title]
-        panel = dock.widget()
+        panel = getattr(window, f"{title.lower()}_panel")
         dock.raise_()  # a tab behind another one comes to the front, as when clicked
         with contextlib.suppress(TimeoutError):  # until laid out; then say what is wrong
             qtbot.waitUntil(lambda p=panel: not any(problems_of(window, w)
@@ -157,4 +157,20 @@ def test_long_hair_file_names_do_not_widen_the_dock(qtbot, tmp_path, photo):  # 
     qtbot.wait(200)
     assert dock.width() == width
     assert window.width() == 1024
+    window.close_discarding()
+
+
+def test_a_lower_window_than_the_forms_scrolls_them(qtbot, tmp_path, photo):  # noqa: F811
+    window = make_window(qtbot, tmp_path)
+    open_with_edits(qtbot, window, photo)
+    window.resize(1024, 600)
+    qtbot.wait(100)
+    assert window.height() == 600  # the forms do not force the window taller
+    dock = window.docks["Hair"]
+    dock.raise_()
+    area = dock.widget()
+    button = window.hair_panel.apply_button
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() > 0, timeout=3000)
+    area.ensureWidgetVisible(button)
+    qtbot.waitUntil(lambda: problems_of(window, button) is None, timeout=3000)
     window.close_discarding()
