@@ -8,6 +8,7 @@ strength and on/off changes, including the ones a drag makes, update the rows in
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
@@ -174,6 +175,7 @@ class EditsPanel(QWidget):
         self._rows_layout.setContentsMargins(0, 0, 0, 0)
         self._rows_layout.addStretch(1)
         scroll = QScrollArea(self)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the rows, not their frame
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self._rows_widget)
@@ -194,6 +196,7 @@ class EditsPanel(QWidget):
         bottom.addStretch(1)
         bottom.addWidget(self.clear_button)
         layout.addLayout(bottom)
+        self._order_tab_chain()
         self.set_session(session)
 
     # ----------------------------------------------------------------- public
@@ -345,6 +348,18 @@ class EditsPanel(QWidget):
             row.down_button.setEnabled(position < len(edits) - 1)
             self._rows_layout.insertWidget(position, row)
             self._rows.append(row)
+        self._order_tab_chain()
+
+    def _order_tab_chain(self) -> None:
+        """Tab walks the panel top to bottom, through each row's controls (rows made later
+        would otherwise come last in the whole window, after the status bar)."""
+        chain = [self.search_edit, self.direction_combo, self.add_button]
+        for row in self._rows:
+            chain += [row.enabled_box, row.reset_button, row.up_button, row.down_button,
+                      row.remove_button, row.slider, row.spin]
+        chain.append(self.clear_button)
+        for first, second in pairwise(chain):
+            QWidget.setTabOrder(first, second)
 
     def _update_controls(self) -> None:
         chunk = self._chunk

@@ -191,22 +191,31 @@ def test_inversion_menu_runs_and_stops_and_follows_the_buttons(qtbot, tmp_path, 
     window.close_discarding()
 
 
-def test_edit_row_buttons_are_reached_with_tab(qtbot):
-    from core.project.document import Edit
-    from semedit_gui.panels.edits_panel import EditRow
-
-    row = EditRow(Edit("pc0", 1.0), None)
-    qtbot.addWidget(row)
-    row.show()
-    qtbot.waitExposed(row)
-    row.activateWindow()
-    row.enabled_box.setFocus()
+def test_tab_walks_the_edits_panel_through_each_rows_buttons(qtbot, tmp_path, photo):
+    window = make_window(qtbot, tmp_path)
+    open_photo(qtbot, window, photo)
+    window.ask_unsaved_changes = lambda: "discard"  # a failing test must not hang on close
+    session, panel = window.session, window.edits_panel
+    chunk = session.chunk_set.add(np.ones((session.doc.resolution,) * 2, np.float32),
+                                  name="all")
+    session.select(chunk)
+    for name in ("pc0", "pc1"):
+        session.edit_stacks.add(chunk, name, 0.0)
+    first, second = panel.rows
+    qtbot.waitUntil(lambda: second.spin.isVisible(), timeout=5000)  # shown by the layout
+    focus(qtbot, window, panel.search_edit)
     reached = []
-    for _ in range(8):
-        qtbot.keyClick(row.focusWidget(), Qt.Key.Key_Tab)
-        reached.append(row.focusWidget())
-    for button in (row.reset_button, row.up_button, row.down_button, row.remove_button):
-        assert button in reached, button.text()
+    while len(reached) < 30 and panel.clear_button not in reached:
+        qtbot.keyClick(window.focusWidget(), Qt.Key.Key_Tab)
+        reached.append(window.focusWidget())
+    # In the panel's order, before Clear all and nothing outside the panel in between.
+    expected = [first.enabled_box, first.reset_button, first.down_button,
+                first.remove_button, first.slider, first.spin, second.enabled_box,
+                second.reset_button, second.up_button, second.remove_button, second.slider,
+                second.spin, panel.clear_button]
+    assert [w for w in reached if w in expected] == expected
+    assert all(panel.isAncestorOf(w) for w in reached), [type(w).__name__ for w in reached]
+    window.close_discarding()
 
 
 # ================================================================ the face dialog
