@@ -161,10 +161,10 @@ class EditsPanel(QWidget):
         self.directions_hint.setWordWrap(True)
         self.directions_hint.setStyleSheet("color: palette(placeholder-text); font-style: italic;")
         self.directions_hint.setVisible(False)
-        self.add_button = QPushButton("Add edit", self)
         self.no_match_label = QLabel(self)  # the search found nothing: say so, not a blank
         self.no_match_label.setWordWrap(True)
         self.no_match_label.setVisible(False)
+        self.add_button = QPushButton("Add edit", self)
         self.add_button.clicked.connect(lambda: self.add_edit())
         self.clear_button = QPushButton("Clear all", self)
         self.clear_button.setToolTip("Remove every edit of this chunk (undoable)")
@@ -189,9 +189,9 @@ class EditsPanel(QWidget):
         layout.addWidget(self.hint_label)
         layout.addWidget(self.directions_hint)
         layout.addWidget(self.search_edit)
+        layout.addWidget(self.no_match_label)
         layout.addLayout(picker)
         layout.addWidget(scroll, 1)
-        layout.addWidget(self.no_match_label)
         bottom = QHBoxLayout()
         bottom.addStretch(1)
         bottom.addWidget(self.clear_button)
@@ -268,13 +268,13 @@ class EditsPanel(QWidget):
                 model.appendRow(item)
         self.direction_combo.setCurrentIndex(self._combo_row(previous))
         self.direction_combo.blockSignals(blocked)
-        self._on_direction_chosen()
-
-    def selected_direction(self) -> str | None:
         search = self.search_edit.text().strip()
         self.no_match_label.setText(f"No direction matches '{search}'.")
         self.no_match_label.setVisible(bool(search and self._directions)
                                        and model.rowCount() == 0)
+        self._on_direction_chosen()
+
+    def selected_direction(self) -> str | None:
         """The direction name chosen in the picker, or None."""
         return self.direction_combo.currentData(_DIRECTION_ROLE)
 
