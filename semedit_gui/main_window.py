@@ -334,6 +334,7 @@ class MainWindow(QMainWindow):
         self.documents.apply_autosave_interval()
         self.inversion.defaults_changed()
         self.preview.refresh()  # renders again when the precision changed
+        self.commands.whole_photo.refresh()  # so does an open Whole Photo view
         if self.session is None:
             self.refresh_welcome()
 

@@ -22,6 +22,7 @@ from semedit_gui.controllers.photo_view import (
     UNEDITED,
     PhotoViewController,
 )
+from semedit_gui.settings import AppSettings
 from tests.core.test_full_photo_preview import PHOTO_H, PHOTO_W, inverted_document
 from tests.gui.controller_fixtures import GEN, WAIT_MS, controller_stack
 from tests.gui.test_editor_workflow import make_window
@@ -199,6 +200,10 @@ def test_the_window_action_shows_the_pasted_back_photo_and_says_so(qtbot, tmp_pa
     shown = canvas.photo_view_image
     assert shown.shape == photo.shape and (shown[:, FACE] != photo[:, FACE]).any()
     np.testing.assert_array_equal(shown[:, :FACE.start], photo[:, :FACE.start])
+    renders = window.commands.whole_photo.renders
+    window.apply_settings(AppSettings(**{**window.settings.__dict__, "precision": "fp32"}))
+    assert window.commands.whole_photo.renders == renders + 1  # another precision: again
+    qtbot.waitUntil(lambda: canvas.photo_view_label == LABELS[EXPORTED], timeout=WAIT_MS)
     action.trigger()  # off: the aligned crop again, no words over it
     assert not canvas.photo_view_active and canvas.photo_view_label == ""
 
