@@ -29,6 +29,7 @@ class MessageBar(QFrame):
         self.action_button = QPushButton()  # an offer that fixes the problem, when there is one
         self.action_button.clicked.connect(self._act)
         self._action: Callable[[], None] | None = None
+        self._keep = False  # the offer on show outlives later errors
         self.history_button = QPushButton()  # shown while there are other messages too
         self.history_button.setObjectName("messageHistory")
         self.history_button.setToolTip("Every message of this session, in full")
@@ -43,19 +44,37 @@ class MessageBar(QFrame):
         self.history_button.hide()
         self.hide()
 
+    @property
+    def keeping(self) -> bool:
+        """Whether the bar shows an offer that later errors must not replace."""
+        return self.isVisible() and self._action is not None and self._keep
+
     def show_text(self, text: str) -> None:
+        """Show `text`, unless a kept offer is on show (`show_action(keep=True)`): then
+        the text only reaches the message list, like every text shown."""
+        if self.keeping:
+            self.shown.emit(text)
+            return
+        self._display(text)
+
+    def show_action(self, text: str, label: str, action: Callable[[], None], *,
+                    keep: bool = False) -> None:
+        """The text with a button that runs `action` (and dismisses the bar). `keep`:
+        the offer stays until used or dismissed, for a problem whose follow-on errors
+        would otherwise hide the way out (a project's missing generator)."""
+        self._display(text)
+        self._action = action
+        self._keep = keep
+        self.action_button.setText(label)
+        self.action_button.show()
+
+    def _display(self, text: str) -> None:
         self.label.setText(text)
         self._action = None
+        self._keep = False
         self.action_button.hide()
         self.show()
         self.shown.emit(text)
-
-    def show_action(self, text: str, label: str, action: Callable[[], None]) -> None:
-        """The text with a button that runs `action` (and dismisses the bar)."""
-        self.show_text(text)
-        self._action = action
-        self.action_button.setText(label)
-        self.action_button.show()
 
     def set_message_count(self, count: int) -> None:
         """How many messages the list holds, the one shown here included."""

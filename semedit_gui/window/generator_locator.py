@@ -34,8 +34,9 @@ def connect_generator_locator(window) -> ProjectGeneratorController:
         lambda session: locator.check(session.doc if session is not None else None))
     window.documents.photo_opening.connect(locator.new_photo)
     window.jobs.job_ended.connect(locator.job_ended)
+    # Kept: the renders and directions that fail without it must not hide the way out.
     locator.missing.connect(lambda text: window.message_bar.show_action(
-        text, LOCATE_LABEL, choose_file))
+        text, LOCATE_LABEL, choose_file, keep=True))
     locator.choice_changed.connect(use)
     locator.message.connect(window.show_message)
     return locator

@@ -126,7 +126,8 @@ class WindowMessages:
 
     def _job_ended(self, task) -> None:
         self._failing_kind = ""
-        if task.state == "done" and task.kind and task.kind == self._bar_kind:
+        if (task.state == "done" and task.kind and task.kind == self._bar_kind
+                and not self.window.message_bar.keeping):
             self.window.message_bar.hide()  # e.g. Auto Chunks worked on the next photo
             self._bar_kind = ""
 

@@ -58,6 +58,10 @@ def test_locate_generator_finds_uses_and_remembers_it(qtbot, tmp_path, moved_pro
         window.open_path(project)
     bar = window.message_bar
     qtbot.waitUntil(bar.action_button.isVisible, timeout=10_000)
+    # The follow-on failures (renders, directions with another generator) do not hide
+    # the way out: the offer stays until it is used or dismissed.
+    qtbot.waitUntil(lambda: window.jobs.idle, timeout=30_000)
+    assert bar.action_button.isVisible() and bar.keeping
     text = bar.text()
     sha = hash_file(TINY).sha256
     assert "portrait-finetune.pkl" in text and str(old_path.resolve()) in text

@@ -130,6 +130,26 @@ def test_show_message_records_every_message_and_the_counter_counts_them(window, 
     assert messages.panel.view.toPlainText() == EMPTY_TEXT
 
 
+def test_a_kept_offer_stays_until_used_or_dismissed_and_later_errors_reach_the_list(window):
+    bar, log = window.message_bar, window.messages.log
+    used = []
+    bar.show_action("This project needs the generator a.pkl.", "Locate generator…",
+                    lambda: used.append(1), keep=True)
+    window.show_message("The project was made with a different generator.", error=True)
+    assert bar.keeping and bar.text() == "This project needs the generator a.pkl."
+    assert log.newest_first[0].text == "The project was made with a different generator."
+    assert bar.history_button.text() == "All messages (2)"
+    bar.show_action("VGG is missing.", "Run with L2", lambda: None)  # a newer offer: shown
+    assert bar.text() == "VGG is missing." and not bar.keeping
+    window.show_message("Could not read wall.png.", error=True)  # replaces an ordinary one
+    assert bar.text() == "Could not read wall.png."
+    bar.show_action("Needs b.pkl.", "Locate generator…", lambda: used.append(1), keep=True)
+    bar.hide()  # dismissed: the next error is shown again
+    window.show_message("Could not save.", error=True)
+    assert bar.text() == "Could not save." and not bar.keeping
+    assert not used
+
+
 def test_the_window_log_is_bounded_and_keeps_job_outcomes_not_job_starts(window):
     log = window.messages.log
     for i in range(log.limit + 5):
