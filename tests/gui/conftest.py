@@ -33,3 +33,24 @@ def _no_leaked_workers():
     for worker in running:
         worker.shutdown(5000)
     assert not running, "test left a GPU worker thread running"
+
+
+@pytest.fixture
+def view(qtbot):
+    """A shown 400×300 canvas (the canvas tests)."""
+    from semedit_gui.canvas import CanvasView
+
+    canvas = CanvasView()
+    qtbot.addWidget(canvas)
+    canvas.resize(400, 300)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    return canvas
+
+
+@pytest.fixture
+def messages(view):
+    """What the `view` canvas said to the user."""
+    said: list[str] = []
+    view.message.connect(said.append)
+    return said

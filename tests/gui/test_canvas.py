@@ -31,23 +31,6 @@ def make_session(mask: np.ndarray | None = None, **chunk_options) -> EditorSessi
     return EditorSession(doc)
 
 
-@pytest.fixture
-def view(qtbot):
-    canvas = CanvasView()
-    qtbot.addWidget(canvas)
-    canvas.resize(400, 300)
-    canvas.show()
-    qtbot.waitExposed(canvas)
-    return canvas
-
-
-@pytest.fixture
-def messages(view):
-    said: list[str] = []
-    view.message.connect(said.append)
-    return said
-
-
 def at(view: CanvasView, x: float, y: float) -> QPoint:
     """The viewport position of scene point (x, y)."""
     return view.mapFromScene(QPointF(x, y))

@@ -5,14 +5,12 @@ layer); Fill takes similar photo colour with the brush bar's tolerance (offscree
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PySide6.QtWidgets import QMainWindow
 
 from core.project import Document
 from core.segment.brush import Brush
 from core.segment.bucket import DEFAULT_TOLERANCE
 from semedit_gui.brush_bar import BrushBar
-from semedit_gui.canvas import CanvasView
 from semedit_gui.session import EditorSession
 from tests.gui.test_canvas import HORIZONTAL, R, click, drag
 
@@ -24,23 +22,6 @@ def three_bands() -> np.ndarray:
     image = np.empty((R, R, 3), np.uint8)
     image[:, :20], image[:, 20:40], image[:, 40:] = NEAR, FAR, BLUE
     return image
-
-
-@pytest.fixture
-def view(qtbot):
-    canvas = CanvasView()
-    qtbot.addWidget(canvas)
-    canvas.resize(400, 300)
-    canvas.show()
-    qtbot.waitExposed(canvas)
-    return canvas
-
-
-@pytest.fixture
-def messages(view):
-    said: list[str] = []
-    view.message.connect(said.append)
-    return said
 
 
 def empty_session(view) -> EditorSession:

@@ -32,23 +32,6 @@ RIGHT = Qt.MouseButton.RightButton
 MIDDLE = Qt.MouseButton.MiddleButton
 
 
-@pytest.fixture
-def view(qtbot):
-    canvas = CanvasView()
-    qtbot.addWidget(canvas)
-    canvas.resize(400, 300)
-    canvas.show()
-    qtbot.waitExposed(canvas)
-    return canvas
-
-
-@pytest.fixture
-def messages(view):
-    said: list[str] = []
-    view.message.connect(said.append)
-    return said
-
-
 def event(view: CanvasView, x: float, y: float, button=LEFT) -> ToolEvent:
     """The ToolEvent the view makes for a pointer over scene point (x, y)."""
     pos = view.scene_to_view(QPointF(x, y))
