@@ -23,7 +23,9 @@ from semedit_gui.main_window import MainWindow
 from semedit_gui.panels import inversion_words as words
 from semedit_gui.panels.inversion_panel import InversionPanel
 from semedit_gui.settings import AppSettings
-from tests.gui.controller_fixtures import GEN, WAIT_MS
+from tests.gui.controller_fixtures import WAIT_MS
+from tests.gui.test_editor_workflow import make_window as editor_window
+from tests.gui.test_editor_workflow import open_photo
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -39,18 +41,11 @@ def photo(tmp_path_factory) -> Path:
 
 
 def make_window(qtbot, tmp_path, **settings) -> MainWindow:
-    values = dict(generator=GEN, device="cpu", autosave_seconds=0,
-                  models_dir=str(tmp_path / "models"))
-    window = MainWindow(AppSettings(**{**values, **settings}),
-                        settings_path=tmp_path / "settings.json")
-    qtbot.addWidget(window)
+    """The editor tests' window, with the Preferences' own default steps."""
+    window = editor_window(qtbot, tmp_path,
+                           **{"default_steps": AppSettings.default_steps, **settings})
     window.ask_unsaved_changes = lambda: "discard"
     return window
-
-
-def open_path(qtbot, window: MainWindow, path: Path) -> None:
-    with qtbot.waitSignal(window.document_opened, timeout=WAIT_MS):
-        window.open_path(path)
 
 
 def save(qtbot, window: MainWindow, path: Path) -> None:
@@ -62,7 +57,7 @@ def save(qtbot, window: MainWindow, path: Path) -> None:
 def test_a_project_reopens_with_the_settings_it_was_inverted_with(qtbot, tmp_path, photo):
     window = make_window(qtbot, tmp_path)
     panel = window.inversion_panel
-    open_path(qtbot, window, photo)
+    open_photo(qtbot, window, photo)
     assert panel.values() == AppSettings().inversion_defaults()  # a new photo
     window.session.chunk_set.add(np.ones((32, 32), np.float32), name="all")
     panel.set_values(CHOSEN)
@@ -78,9 +73,9 @@ def test_a_project_reopens_with_the_settings_it_was_inverted_with(qtbot, tmp_pat
     assert (stored["settings"]["space"], stored["settings"]["steps"]) == ("w", 3)
     assert stored["metrics"]["steps"] == 3
 
-    open_path(qtbot, window, photo)  # another document shows the defaults again
+    open_photo(qtbot, window, photo)  # another document shows the defaults again
     assert panel.values() == AppSettings().inversion_defaults()
-    open_path(qtbot, window, project)
+    open_photo(qtbot, window, project)
     assert panel.values() == CHOSEN
     # Continue uses what the panel shows: the project's 3 more steps, its loss, its PTI
     shown = []
@@ -98,7 +93,7 @@ def test_a_project_reopens_with_the_settings_it_was_inverted_with(qtbot, tmp_pat
 def test_a_setting_changed_before_any_run_is_saved_with_the_project(qtbot, tmp_path, photo):
     window = make_window(qtbot, tmp_path)
     panel = window.inversion_panel
-    open_path(qtbot, window, photo)
+    open_photo(qtbot, window, photo)
     assert not window.session.dirty
     panel.loss.setCurrentIndex(panel.loss.findData("lpips+l2"))  # as the user does
     panel.pti_steps.setValue(350)
@@ -108,9 +103,9 @@ def test_a_setting_changed_before_any_run_is_saved_with_the_project(qtbot, tmp_p
     save(qtbot, window, project)
     assert load_project(project).inversion[NEXT_RUN]["loss"] == "lpips+l2"
 
-    open_path(qtbot, window, photo)
+    open_photo(qtbot, window, photo)
     assert panel.loss_kind == "lpips"
-    open_path(qtbot, window, project)
+    open_photo(qtbot, window, project)
     assert (panel.loss_kind, panel.pti) == ("lpips+l2", 350)
     window.close()
 
@@ -134,11 +129,11 @@ def test_preferences_defaults_apply_to_a_new_photo_and_at_once_without_one(
     saved = json.loads((tmp_path / "settings.json").read_text())
     assert saved["default_loss"] == "l2" and saved["default_pti_steps"] == 120
 
-    open_path(qtbot, window, photo)
+    open_photo(qtbot, window, photo)
     panel.loss.setCurrentIndex(panel.loss.findData("lpips"))  # this photo only
     window.apply_settings(window.settings)  # Preferences OK again: the document keeps its own
     assert panel.loss_kind == "lpips"
-    open_path(qtbot, window, photo)  # a new photo: the defaults
+    open_photo(qtbot, window, photo)  # a new photo: the defaults
     assert (panel.loss_kind, panel.pti, panel.steps.value()) == ("l2", 120, 42)
     window.close()
 
