@@ -54,3 +54,14 @@ def messages(view):
     said: list[str] = []
     view.message.connect(said.append)
     return said
+
+
+@pytest.fixture(scope="module")
+def coffee(tmp_path_factory):
+    """A photo with no face in it (skimage's coffee cup)."""
+    import skimage.data
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("photos") / "coffee.png"
+    Image.fromarray(skimage.data.coffee()).save(path)
+    return path

@@ -19,14 +19,6 @@ from tests.gui.test_editor_workflow import WAIT_MS, finish, make_window
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(scope="module")
-def coffee(tmp_path_factory) -> Path:
-    """A photo with no face in it (the issue's example)."""
-    path = tmp_path_factory.mktemp("photos") / "coffee.png"
-    Image.fromarray(skimage.data.coffee()).save(path)
-    return path
-
-
 def lanczos_crop(path: Path, box: tuple[int, int, int, int], size: int) -> np.ndarray:
     with Image.open(path) as image:
         crop = image.convert("RGB").crop(box)

@@ -4,12 +4,8 @@ loss no longer uses LPIPS (issue #19). Real window, offscreen, a tiny generator 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-import skimage.data
-from PIL import Image
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QPushButton
 
@@ -20,13 +16,6 @@ from tests.gui.test_editor_workflow import WAIT_MS, finish, make_window
 from tests.sam_writers import write_tiny_sam
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture(scope="module")
-def coffee(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("photos") / "coffee.png"
-    Image.fromarray(skimage.data.coffee()).save(path)
-    return path
 
 
 def buttons_of(layout) -> list[str]:
