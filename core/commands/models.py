@@ -11,8 +11,7 @@ from core.errors import JobCancelled, ModelMissingError, SemeditError
 from core.hashing import hash_file
 from core.jobs import JobControl
 from core.models import TABLE_COLUMNS
-from core.models.manifest import Asset
-from core.models.store import ModelStore, UserModel, VerifyResult
+from core.models.store import ModelStore, UserModel, VerifyResult, user_model_probe
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -139,9 +138,7 @@ def verify_user_model(store: ModelStore, model: UserModel, *,
                         f"added ({model.sha256[:12]}…); if you replaced it on purpose, add it "
                         f"again with `semedit models add {model.name} FILE --replace`")
     elif store.validate is not None:
-        # The same probe `ModelStore.add_user_model` checks the file against.
-        probe = Asset(id=model.name, kind=model.kind, filename=path.name, urls=(), size=None,
-                      sha256=None, licence="yours", description="your own model")
+        probe = user_model_probe(model.name, model.kind, path)  # as `models add` checked it
         try:
             facts = store.validate(probe, path)
             methods.append(f"read as {probe.what_it_is()}")

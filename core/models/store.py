@@ -146,6 +146,13 @@ class GeneratorNeeded:
     path: str | None = None
 
 
+def user_model_probe(name: str, kind: str, path: Path) -> Asset:
+    """The asset a user's own model file (`models add`) is checked against: what its kind
+    must be, with no size or sha256 to expect."""
+    return Asset(id=name, kind=kind, filename=path.name, urls=(), size=None, sha256=None,
+                 licence="yours", description="your own model")
+
+
 class ModelStore:
     """The files of one manifest in one folder (`root`), one file per asset."""
 
@@ -467,9 +474,8 @@ class ModelStore:
             raise InvalidInputError(f"{src} is not a file.")
         if self.validate is None:
             raise SemeditError("This model store cannot read model files (no validator).")
-        probe = Asset(id=name, kind=kind, filename=src.name, urls=(), size=None, sha256=None,
-                      licence="yours", description="your own model")
-        facts = self.validate(probe, src)  # says what the file is when it is no model
+        # says what the file is when it is no model
+        facts = self.validate(user_model_probe(name, kind, src), src)
         with _os_errors_as_sentences(f"read {src}"):
             sha256 = self.index.sha256_of(src, control=control)
         self.remember(src, sha256, facts)
