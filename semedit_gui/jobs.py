@@ -19,6 +19,7 @@ from core.errors import InvalidInputError, NoFaceError
 from core.imageio import decode_photo, load_photo
 from core.models.loaded import LoadedModels
 from core.project import Document
+from core.project.export import export_size
 from core.workflows import AutoChunks, HairOutcome, InversionOutcome, OpenedPhoto
 from core.workflows.progress import relay
 
@@ -130,10 +131,10 @@ class WholePhoto:
 def screen_copy(rgb: np.ndarray, max_side: int) -> np.ndarray:
     """`rgb`, or a copy shrunk so that its long side is `max_side`."""
     height, width = rgb.shape[:2]
-    if max(height, width) <= max_side:
+    size = export_size(width, height, max_side=max_side)  # the exports' size rule
+    if size == (width, height):
         return rgb
     scale = max_side / max(height, width)
-    size = (max(round(width * scale), 1), max(round(height * scale), 1))
     # Less than halving, bilinear already averages every source pixel and is ~7× faster
     # than area averaging (the original is shrunk on the UI thread).
     interpolation = cv2.INTER_LINEAR if scale > 0.5 else cv2.INTER_AREA
